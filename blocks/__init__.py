@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from state to Slack payloads, one module per surface."""

@@ -1,0 +1,99 @@
+"""Help for every slash command: the catalogue and its Block Kit rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+
+@dataclass(frozen=True)
+class Usage:
+    text: str
+    does: str
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str
+    usages: tuple[Usage, ...]
+    # First words the command understands ("" = no arguments; "@" = a user mention).
+    words: tuple[str, ...] = ()
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("/ai-approve", "Human sign-off for AI-generated code, copy and launches.", (
+        Usage("/ai-approve", "open a sign-off request form"),
+        Usage("/ai-approve code|copy|launch <reference> <title>",
+              "request sign-off directly, e.g. `/ai-approve code https://github.com/acme/app/pull/42 "
+              "Refactor billing retries (Copilot)`"),
+        Usage("/ai-approve list", "requests waiting for you, and your own"),
+    ), ("", "code", "copy", "launch", "list")),
+    Command("/ai-incident", "Report an AI incident and page whoever is on call.", (
+        Usage("/ai-incident", "open an incident report form"),
+        Usage("/ai-incident sev1|sev2|sev3 <title>", "report directly, e.g. "
+              "`/ai-incident sev1 Prompt injection in support bot`"),
+        Usage("/ai-incident timeline", "the timeline of this channel's incident"),
+    ), ("", "sev1", "sev2", "sev3", "timeline")),
+    Command("/ai-oncall", "Who is on call for AI incidents.", (
+        Usage("/ai-oncall", "who is on call now, and the next handoffs"),
+        Usage("/ai-oncall @user", "that person's upcoming shifts"),
+        Usage("/ai-oncall override @user <rotation> <from> <to>", "cover a shift"),
+    ), ("", "@", "override")),
+    Command("/ai-usecase", "Document AI use cases and keep them current.", (
+        Usage("/ai-usecase new", "document a new AI use case"),
+        Usage("/ai-usecase list [mine|stale]", "browse use cases"),
+        Usage("/ai-usecase show|edit|reviewed|retire <id>", "look at or maintain one record"),
+        Usage("/ai-usecase digest on|off", "a personal weekly digest by DM"),
+    ), ("new", "list", "show", "edit", "reviewed", "retire", "digest")),
+    Command("/ai-vendor", "Review third-party AI vendors.", (
+        Usage("/ai-vendor new", "record a vendor for review"),
+        Usage("/ai-vendor list", "browse vendors and their review status"),
+        Usage("/ai-vendor show|edit|reviewed <id>", "look at or maintain one record"),
+    ), ("new", "list", "show", "edit", "reviewed")),
+    Command("/ai-audit", "Inspect the tamper-evident audit log.", (
+        Usage("/ai-audit recent", "the latest decisions, pages and acknowledgements"),
+        Usage("/ai-audit verify", "check that the log has not been altered"),
+    ), ("recent", "verify")),
+)
+
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def _command_section(command: Command) -> SectionBlock:
+    lines = [f"*{command.name}* — {command.summary}"]
+    lines += [f"• `{u.text}` — {u.does}" for u in command.usages]
+    lines.append(f"• `{command.name} help` — this help")
+    return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))
+
+
+def help_message(focus: str | None = None, *, error: str | None = None) -> dict:
+    """The ephemeral help: the asked-about command first, then every other command."""
+    ordered = sorted(COMMANDS, key=lambda c: c.name != focus)
+    blocks: list = []
+    if error:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f":warning: {error}")))
+    blocks.append(HeaderBlock(text="Countersign — AI governance in Slack"))
+    for i, command in enumerate(ordered):
+        if i == 1:
+            blocks.append(DividerBlock())
+        blocks.append(_command_section(command))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(
+        text="Every decision is recorded in the audit log. Policies come from your team's playbook.")]))
+    fallback = (f"{error}\n" if error else "") + "Countersign commands: " + ", ".join(
+        c.name for c in COMMANDS)
+    return {"response_type": "ephemeral", "text": fallback,
+            "blocks": [b.to_dict() for b in blocks]}
+
+
+def not_available_message(command: str, sub: str, capability: str) -> dict:
+    text = (f"`{command}{' ' + sub if sub else ''}` is not available yet: {capability} "
+            f"arrives in a coming release. `{command} help` shows what each command does.")
+    return {"response_type": "ephemeral", "text": text,
+            "blocks": [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]}
+
+
+def error_message(text: str) -> dict:
+    return {"response_type": "ephemeral", "text": text,
+            "blocks": [SectionBlock(text=MarkdownTextObject(text=f":warning: {text}")).to_dict()]}

@@ -1,0 +1,1 @@
+"""Countersign process entry points, configuration and infrastructure."""

@@ -1,0 +1,98 @@
+"""Wiring: build every long-lived object from settings, once, in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import migrate
+from bot.clock import Clock, SystemClock
+from bot.clockwork import Clockwork
+from bot.db import Database, make_engine
+from bot.dispatcher import DispatchPolicy, Dispatcher
+from bot.leader import Leadership
+from bot.settings import Settings
+from bot.slack import web_client
+from bot.timer_runner import TimerRunner
+from services import outbox, timers
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What listeners and the API reach through the request context."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+def process_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    engine = make_engine(settings.database_url)
+    return Services(settings=settings, db=Database(engine), clock=clock or SystemClock())
+
+
+def migrate_if_embedded(services: Services) -> None:
+    """The embedded default migrates on start; scaled out, the Procfile's release does."""
+    if services.settings.is_sqlite:
+        migrate.upgrade(services.db.engine)
+
+
+def build_clockwork(services: Services) -> Clockwork:
+    s = services.settings
+    owner = process_id()
+    dispatcher = Dispatcher(
+        services.db,
+        web_client(s, in_call_retries=False),
+        services.clock,
+        owner=owner,
+        policy=DispatchPolicy(
+            channel_interval=s.outbox_channel_interval,
+            retry_base=s.outbox_retry_base,
+            retry_cap=s.outbox_retry_cap,
+            max_attempts=s.outbox_max_attempts,
+            lease=s.outbox_lease,
+        ),
+    )
+    runner = TimerRunner(services.db, services.clock, owner=owner)
+    clockwork = Clockwork(
+        dispatcher=dispatcher,
+        timers=runner,
+        leadership=Leadership(services.db.engine),
+        db=services.db,
+        clock=services.clock,
+        poll_interval=s.outbox_poll_interval,
+        sweep_interval=s.timer_sweep_interval,
+    )
+    _wake_on_commit(services, clockwork)
+    return clockwork
+
+
+def _wake_on_commit(services: Services, clockwork: Clockwork) -> None:
+    """A commit that owes Slack a message, or sets a timer, wakes the clock at once.
+
+    Commits happen in worker threads; the clock lives on the event loop.
+    """
+
+    def after_commit(session) -> None:  # noqa: ANN001
+        owed = outbox.enqueued_in(session)
+        due: datetime | None = timers.scheduled_in(session)
+        loop = clockwork.loop
+        if loop is None or loop.is_closed():
+            return
+        if owed:
+            loop.call_soon_threadsafe(clockwork.dispatcher.wake)
+        if due is not None:
+            loop.call_soon_threadsafe(clockwork.wake_timers_at, due)
+
+    services.db.on_commit(after_commit)

@@ -1,0 +1,116 @@
+"""The clock: APScheduler for when to look, rows for what is due, one process leading.
+
+APScheduler 3 keeps jobs in memory only (it cannot share a job store between
+processes), so nothing durable lives in it: timers are rows (services/timers.py)
+and the outbox is rows. The scheduler runs a frequent sweep as the safety net,
+a one-shot job at each known due time for punctuality, and housekeeping crons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.dispatcher import Dispatcher
+from bot.leader import Leadership
+from bot.timer_runner import TimerRunner
+from services import inbound
+
+log = logging.getLogger(__name__)
+
+# A job later than this is still run: a late escalation beats a silently dropped one.
+MISFIRE_GRACE = 3600
+LEADERSHIP_REFRESH = 5.0
+
+
+class Clockwork:
+    def __init__(self, *, dispatcher: Dispatcher, timers: TimerRunner, leadership: Leadership,
+                 db: Database, clock: Clock, poll_interval: float, sweep_interval: float) -> None:
+        self.dispatcher = dispatcher
+        self.timers = timers
+        self.leadership = leadership
+        self.db = db
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.sweep_interval = sweep_interval
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self._dispatch_task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.leadership.refresh)
+        scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True,
+                          "max_instances": 1},
+        )
+        now = datetime.now(UTC)
+        scheduler.add_job(self._refresh_leadership, IntervalTrigger(seconds=LEADERSHIP_REFRESH),
+                          id="leadership", replace_existing=True)
+        scheduler.add_job(self._sweep, IntervalTrigger(seconds=self.sweep_interval),
+                          id="timer-sweep", replace_existing=True, next_run_time=now)
+        scheduler.add_job(self._prune, CronTrigger(hour=3, minute=17, timezone=UTC),
+                          id="prune-inbound", replace_existing=True)
+        scheduler.start()
+        self.scheduler = scheduler
+        self._dispatch_task = asyncio.create_task(
+            self.dispatcher.run_forever(poll_interval=self.poll_interval,
+                                        is_leader=lambda: self.leadership.is_leader),
+            name="outbox-dispatcher",
+        )
+        log.info("clock started (leader: %s)", self.leadership.is_leader)
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        if self._dispatch_task is not None:
+            self._dispatch_task.cancel()
+            try:
+                await self._dispatch_task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._dispatch_task = None
+        await asyncio.to_thread(self.leadership.release)
+
+    def wake_timers_at(self, due: datetime) -> None:
+        """A one-shot job at a known due time, so a timer fires on the dot, not at the sweep."""
+        if self.scheduler is None:
+            return
+        when = max(due, datetime.now(UTC))
+        self.scheduler.add_job(self._sweep, DateTrigger(run_date=when),
+                               id=f"timer-at-{due.isoformat()}", replace_existing=True,
+                               max_instances=3)
+
+    async def _refresh_leadership(self) -> None:
+        await asyncio.to_thread(self.leadership.refresh)
+
+    async def _sweep(self) -> None:
+        if not self.leadership.is_leader:
+            return
+        try:
+            while await asyncio.to_thread(self.timers.sweep) > 0:
+                pass
+        except Exception:
+            log.exception("timer sweep failed")
+
+    async def _prune(self) -> None:
+        if not self.leadership.is_leader:
+            return
+        cutoff = self.clock.now() - inbound.RETENTION
+
+        def prune() -> int:
+            with self.db.session() as s:
+                return inbound.forget_older_than(s, cutoff=cutoff)
+
+        removed = await asyncio.to_thread(prune)
+        log.info("forgot %d old Slack delivery ids", removed)

@@ -1,0 +1,270 @@
+"""Delivers the outbox to Slack's Web API: paced per channel, retried, never doubled.
+
+The client here has no in-call retry handlers on purpose: a blind retry of
+chat.postMessage after a timeout or 5xx can post twice. Instead every failed
+attempt is recorded and retried later from the row, and an attempt that may
+have reached Slack first looks for the message by the outbox key we stamp into
+its metadata before posting again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+from bot.clock import Clock
+from bot.db import Database
+from models.outbox import FAILED, OutboxMessage
+from services import outbox
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "countersign_outbox"
+# Slack-level errors worth another try; anything else ok=false is final.
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                    "request_timeout", "team_added_to_org"}
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    channel_interval: float = 1.0
+    retry_base: float = 2.0
+    retry_cap: float = 300.0
+    max_attempts: int = 10
+    lease: float = 60.0
+    batch: int = 50
+    concurrency: int = 8
+
+
+class _Retry(Exception):
+    def __init__(self, reason: str, *, after: float | None, maybe_sent: bool) -> None:
+        super().__init__(reason)
+        self.after = after
+        self.maybe_sent = maybe_sent
+
+
+class _Permanent(Exception):
+    pass
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        client: AsyncWebClient,
+        clock: Clock,
+        *,
+        owner: str,
+        policy: DispatchPolicy = DispatchPolicy(),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.clock = clock
+        self.owner = owner
+        self.policy = policy
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._last_post: dict[str, float] = {}
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self, *, poll_interval: float, is_leader: Callable[[], bool]) -> None:
+        while True:
+            try:
+                if is_leader():
+                    while await self.run_once():
+                        pass
+            except Exception:  # a database outage must not kill delivery for good
+                log.exception("outbox dispatch round failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=poll_interval)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> int:
+        """Claim what is due and deliver it. Returns how many messages were handled."""
+        now = self.clock.now()
+        lease = timedelta(seconds=self.policy.lease)
+
+        def claim() -> list[OutboxMessage]:
+            with self.db.session() as s:
+                return outbox.claim_due(s, now=now, owner=self.owner, lease=lease,
+                                        limit=self.policy.batch)
+
+        claimed = await asyncio.to_thread(claim)
+        if not claimed:
+            return 0
+        gate = asyncio.Semaphore(self.policy.concurrency)
+
+        async def one(msg: OutboxMessage) -> None:
+            async with gate:
+                await self._deliver(msg)
+
+        await asyncio.gather(*(one(m) for m in claimed))
+        return len(claimed)
+
+    async def _pace(self, channel: str | None) -> None:
+        if not channel or self.policy.channel_interval <= 0:
+            return
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = last + self.policy.channel_interval - self._monotonic()
+            if wait > 0:
+                await self._sleep(wait)
+        self._last_post[channel] = self._monotonic()
+
+    async def _deliver(self, msg: OutboxMessage) -> None:
+        assert msg.id is not None
+        try:
+            args = await asyncio.to_thread(self._resolve_args, msg)
+            found = None
+            if msg.maybe_sent and msg.method == "chat.postMessage":
+                found = await self._find_posted(msg, args)
+            if found is not None:
+                metrics.OUTBOX_RECONCILED.inc()
+                log.info("outbox %s was already posted (ts %s); not posting again",
+                         msg.key, found["ts"])
+                await self._record_sent(msg, found)
+                return
+            await self._pace(args.get("channel"))
+            response = await self._call(msg.method, args)
+            await self._record_sent(msg, response)
+        except _Permanent as exc:
+            await self._record_failed(msg, str(exc))
+        except _Retry as exc:
+            await self._record_retry(msg, exc)
+
+    def _resolve_args(self, msg: OutboxMessage) -> dict[str, Any]:
+        args = dict(msg.payload)
+        if msg.channel and "channel" not in args:
+            args["channel"] = msg.channel
+        with self.db.session() as s:
+            for key, field in ((msg.thread_of, "thread_ts"), (msg.update_of, "ts")):
+                parent = outbox.parent_result(s, key)
+                if key is None:
+                    continue
+                if parent is None or parent.status == FAILED or not parent.result_ts:
+                    raise _Permanent(f"depends on outbox message {key}, which was not delivered")
+                args[field] = parent.result_ts
+                args["channel"] = parent.result_channel or args.get("channel")
+        if msg.method == "chat.postMessage" and "metadata" not in args:
+            args["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": msg.key}}
+        return args
+
+    async def _call(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self.client.api_call(method, json=args)
+            return dict(response.data) if isinstance(response.data, dict) else {}
+        except SlackApiError as exc:
+            raise self._classify(exc) from exc
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise _Retry(f"{type(exc).__name__}: {exc}", after=None, maybe_sent=True) from exc
+
+    @staticmethod
+    def _classify(exc: SlackApiError) -> Exception:
+        status = exc.response.status_code
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        if status == 429 or error == "ratelimited":
+            retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
+                "retry-after")
+            after = float(retry_after) if retry_after else None
+            # A 429 is Slack saying it did not process the call.
+            return _Retry("ratelimited", after=after, maybe_sent=False)
+        if status >= 500:
+            return _Retry(f"HTTP {status}", after=None, maybe_sent=True)
+        if error in TRANSIENT_ERRORS:
+            return _Retry(str(error), after=None, maybe_sent=True)
+        return _Permanent(str(error or f"HTTP {status}"))
+
+    async def _find_posted(self, msg: OutboxMessage, args: dict[str, Any]) -> dict | None:
+        """Look for a message stamped with this outbox key since the attempt began."""
+        channel = args.get("channel")
+        if not channel or msg.attempt_started_at is None:
+            return None
+        try:
+            if channel.startswith(("U", "W")):
+                opened = await self.client.conversations_open(users=channel)
+                channel = opened["channel"]["id"]
+            # The earliest attempt of this row began no earlier than its creation.
+            oldest = f"{msg.created_at.timestamp() - 1:.6f}"
+            if args.get("thread_ts"):
+                page = await self.client.conversations_replies(
+                    channel=channel, ts=args["thread_ts"], oldest=oldest,
+                    include_all_metadata=True, limit=200)
+            else:
+                page = await self.client.conversations_history(
+                    channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
+        except (SlackApiError, TimeoutError, aiohttp.ClientError, OSError) as exc:
+            # Without an answer we cannot tell; posting again is the lesser harm than never.
+            log.warning("could not check whether outbox %s was posted: %s", msg.key, exc)
+            return None
+        for message in page.get("messages", []):
+            meta = message.get("metadata") or {}
+            if (meta.get("event_type") == METADATA_EVENT
+                    and (meta.get("event_payload") or {}).get("key") == msg.key):
+                return {"ok": True, "channel": channel, "ts": message["ts"]}
+        return None
+
+    async def _record_sent(self, msg: OutboxMessage, response: dict[str, Any]) -> None:
+        now = self.clock.now()
+        channel = response.get("channel") or (response.get("view") or {}).get("id")
+        ts = response.get("ts") or response.get("message_ts")
+        kept = {k: v for k, v in response.items() if k in ("channel", "ts", "view", "message_ts")}
+        if msg.method in ("conversations.create", "conversations.open"):
+            kept["channel"] = response.get("channel")
+            channel = (response.get("channel") or {}).get("id")
+
+        def record() -> None:
+            with self.db.session() as s:
+                outbox.mark_sent(s, msg.id, owner=self.owner, now=now,  # type: ignore[arg-type]
+                                 channel=channel, ts=ts, result=kept)
+
+        await asyncio.to_thread(record)
+        metrics.OUTBOX_DELIVERED.labels(msg.method).inc()
+        metrics.OUTBOX_LAG.observe(max(0.0, (now - msg.created_at).total_seconds()))
+
+    async def _record_retry(self, msg: OutboxMessage, exc: _Retry) -> None:
+        now = self.clock.now()
+        if msg.attempts >= self.policy.max_attempts:
+            await self._record_failed(msg, f"gave up after {msg.attempts} attempts: {exc}")
+            return
+        delay = outbox.backoff(msg.attempts, base=self.policy.retry_base, cap=self.policy.retry_cap)
+        if exc.after is not None:
+            delay = max(delay, timedelta(seconds=exc.after))
+        log.warning("outbox %s (%s) attempt %d failed: %s; retrying in %.1fs",
+                    msg.key, msg.method, msg.attempts, exc, delay.total_seconds())
+
+        def record() -> None:
+            with self.db.session() as s:
+                outbox.mark_retry(s, msg.id, owner=self.owner, at=now + delay,  # type: ignore[arg-type]
+                                  error=str(exc), maybe_sent=msg.maybe_sent or exc.maybe_sent)
+
+        await asyncio.to_thread(record)
+        metrics.OUTBOX_RETRIED.labels(str(exc).split(":")[0][:40]).inc()
+
+    async def _record_failed(self, msg: OutboxMessage, error: str) -> None:
+        now = self.clock.now()
+        log.error("outbox %s (%s) failed for good: %s", msg.key, msg.method, error)
+
+        def record() -> None:
+            with self.db.session() as s:
+                outbox.mark_failed(s, msg.id, owner=self.owner, now=now,  # type: ignore[arg-type]
+                                   error=error)
+
+        await asyncio.to_thread(record)
+        metrics.OUTBOX_FAILED.labels(msg.method).inc()

@@ -1,0 +1,76 @@
+"""Which process leads the clock (scheduler + dispatcher).
+
+On PostgreSQL a session-level advisory lock, held on a dedicated connection for
+as long as the process lives: a stray second `clock` stays idle, and takes over
+within one refresh if the leader dies (its connection closes, the lock goes).
+SQLite is the embedded single-process mode, where the one process always leads.
+Leadership is an efficiency, not the safety net: every job claims rows with a
+compare-and-set, so two leaders at once would still fire nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Connection, Engine, text
+
+from bot import metrics
+
+log = logging.getLogger(__name__)
+
+# Any constant unique to this application within the database.
+LOCK_KEY = 0x436F756E746572  # "Counter"
+
+
+class Leadership:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._always = engine.dialect.name != "postgresql"
+
+    @property
+    def is_leader(self) -> bool:
+        return self._always or self._conn is not None
+
+    def refresh(self) -> bool:
+        """Take the lead if it is free; notice if ours was lost. Returns is_leader."""
+        if self._always:
+            metrics.IS_LEADER.set(1)
+            return True
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+            except Exception:
+                log.warning("lost the database connection holding the clock lock")
+                self._drop()
+        if self._conn is None:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
+            except Exception:
+                conn.close()
+                raise
+            if got:
+                self._conn = conn
+                log.info("this process now leads the clock")
+            else:
+                conn.close()
+        metrics.IS_LEADER.set(1 if self.is_leader else 0)
+        return self.is_leader
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+            except Exception:
+                pass
+        self._drop()
+        metrics.IS_LEADER.set(0)

@@ -1,0 +1,119 @@
+"""Process configuration, read from the environment and an optional `.env` file.
+
+Tokens are optional at this level because each command needs a different subset
+(`migrate` needs none, `socket` needs the app token, `serve` the signing secret);
+`require()` turns a missing one into a single actionable line for the operator.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Where an operator finds each secret: the one line printed when it is missing.
+HOW_TO_OBTAIN = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from your Slack app's "
+    "OAuth & Permissions page",
+    "SLACK_SIGNING_SECRET": "copy it from your Slack app's Basic Information page "
+    "(App Credentials → Signing Secret)",
+    "SLACK_APP_TOKEN": "create an app-level token (xapp-…) with the connections:write scope "
+    "on your Slack app's Basic Information page (App-Level Tokens)",
+    "API_TOKENS": "set it to name=token pairs, e.g. API_TOKENS=github=$(openssl rand -hex 32)",
+}
+
+
+class SettingsError(Exception):
+    """A configuration problem an operator can fix; its text is one line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    database_url: str = "sqlite:///countersign.db"
+    playbook_path: Path = Path("playbook.yaml")
+    slack_api_url: str = "https://slack.com/api/"
+    port: int = Field(default=3000, ge=1, le=65535)
+    host: str = "0.0.0.0"
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "text"] = "auto"
+
+    # Embedded default: the web process also runs the scheduler and dispatcher.
+    # Scaled out, the Procfile's web sets this to false and one `clock` leads.
+    clock_in_web: bool = True
+    slack_api_timeout: float = Field(default=10.0, gt=0)
+    outbox_poll_interval: float = Field(default=1.0, gt=0)
+    outbox_channel_interval: float = Field(default=1.0, ge=0)
+    outbox_retry_base: float = Field(default=2.0, gt=0)
+    outbox_retry_cap: float = Field(default=300.0, gt=0)
+    outbox_max_attempts: int = Field(default=10, ge=1)
+    outbox_lease: float = Field(default=60.0, gt=0)
+    timer_sweep_interval: float = Field(default=5.0, gt=0)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xoxb-"):
+            raise ValueError("expected a bot token starting with xoxb-")
+        return v
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().startswith("xapp-"):
+            raise ValueError("expected an app-level token starting with xapp-")
+        return v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        # slack_sdk joins base_url and method name by plain concatenation.
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, v: str) -> str:
+        if not v.startswith(("sqlite:", "postgresql+psycopg:", "postgresql:")):
+            raise ValueError(
+                "expected sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+            )
+        # Bare postgresql:// would pick psycopg2, which is not installed.
+        if v.startswith("postgresql://"):
+            return "postgresql+psycopg://" + v[len("postgresql://") :]
+        return v
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    def require(self, *names: str) -> None:
+        """Fail with one line per the first missing setting among `names`."""
+        for name in names:
+            if getattr(self, name.lower()) is None:
+                raise SettingsError(f"{name} is not set: {HOW_TO_OBTAIN[name]}")
+
+    def secret(self, name: str) -> str:
+        self.require(name)
+        return getattr(self, name.lower()).get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        hint = HOW_TO_OBTAIN.get(name)
+        msg = f"{name} is not valid: {err['msg']}"
+        raise SettingsError(f"{msg} ({hint})" if hint else msg) from None

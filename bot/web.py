@@ -1,0 +1,111 @@
+"""The ASGI app: Slack's endpoint, health, readiness and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot import logs, metrics
+from bot.bootstrap import Services
+from bot.clockwork import Clockwork
+
+log = logging.getLogger("countersign.http")
+
+
+class RequestContext:
+    """Pure ASGI middleware (no task hop) so log fields bound inside Bolt reach the access line."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex[:16]
+        logs.bind(request_id=request_id, team=None, user=None, action=None)
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            latency = time.perf_counter() - started
+            path = scope.get("path", "")
+            if path == "/slack/events":
+                metrics.SLACK_REQUESTS.labels(logs.current("action") or "unknown", str(status)).inc()
+                metrics.ACK_LATENCY.observe(latency)
+            if path not in ("/healthz", "/metrics"):
+                log.info("%s %s %d", scope.get("method"), path, status,
+                         extra={"status": status, "latency_ms": round(latency * 1000, 2),
+                                "path": path})
+
+
+def create_web_app(services: Services, slack_app: AsyncApp,
+                   clockwork: Clockwork | None = None) -> Any:
+    handler = AsyncSlackRequestHandler(slack_app)
+
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def readyz(_: Request) -> Response:
+        def ping() -> None:
+            with services.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ping), timeout=3)
+        except Exception as exc:
+            log.warning("not ready: database unreachable: %s", exc)
+            return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
+        return JSONResponse({"ok": True, "database": "ok"})
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if clockwork is not None:
+            await clockwork.start()
+        try:
+            yield
+        finally:
+            if clockwork is not None:
+                await clockwork.stop()
+            services.db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    return RequestContext(app)

@@ -1,0 +1,1 @@
+"""Escalation domain: incident escalation chains, rotations and their timers (pure, no Slack)."""

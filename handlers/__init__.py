@@ -1,0 +1,14 @@
+"""Thin Slack listeners: parse the payload, call a service, render Block Kit."""
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers import commands, errors, events, middleware
+
+
+def register_listeners(app: AsyncApp, services: Any) -> None:
+    middleware.install(app, services)
+    errors.register(app)
+    commands.register(app)
+    events.register(app)

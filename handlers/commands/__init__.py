@@ -1,0 +1,19 @@
+"""Slash commands, one `register(app)` per command; unbuilt capabilities say so."""
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers.commands.router import register_command
+
+CAPABILITIES = {
+    "/ai-approve": "human sign-off",
+    "/ai-incident": "AI incident escalation",
+    "/ai-oncall": "on-call rotations",
+    "/ai-usecase": "the AI use-case registry",
+    "/ai-vendor": "the AI vendor registry",
+    "/ai-audit": "the audit log",
+}
+
+
+def register(app: AsyncApp) -> None:
+    for name, capability in CAPABILITIES.items():
+        register_command(app, name, capability=capability)

@@ -1,0 +1,57 @@
+"""Slash-command routing: first word → sub-handler; help and mistakes answered the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks.help import BY_NAME, error_message, help_message, not_available_message
+
+# Slack caps slash-command text well above this; more is a paste, not a command.
+MAX_TEXT = 3000
+
+SubHandler = Callable[..., Awaitable[None]]
+
+
+def first_word(text: str) -> tuple[str, str]:
+    word, _, rest = text.strip().partition(" ")
+    if word.startswith("<@"):
+        return "@", text.strip()
+    return word.lower(), rest.strip()
+
+
+def register_command(
+    app: AsyncApp,
+    name: str,
+    *,
+    capability: str,
+    subcommands: dict[str, SubHandler] | None = None,
+) -> None:
+    """Route `name`. Words the catalogue lists but nobody implements yet say so plainly."""
+    spec = BY_NAME[name]
+    implemented = subcommands or {}
+
+    async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any],
+                         **kwargs: Any) -> None:
+        text = command.get("text") or ""
+        if len(text) > MAX_TEXT:
+            await ack(**error_message(
+                f"That is {len(text)} characters; `{name}` takes at most {MAX_TEXT}."))
+            return
+        word, rest = first_word(text)
+        if word in ("help", "?"):
+            await ack(**help_message(name))
+            return
+        handler = implemented.get(word)
+        if handler is not None:
+            await handler(ack=ack, command=command, args=rest, **kwargs)
+            return
+        if word in spec.words:
+            await ack(**not_available_message(name, word if word != "@" else "@user", capability))
+            return
+        shown = word if len(word) <= 40 else word[:40] + "…"
+        await ack(**help_message(name, error=f"`{shown}` is not something `{name}` understands."))
+
+    app.command(name)(on_command)

@@ -1,0 +1,78 @@
+"""Global Bolt middleware: services in the context, log fields, and retry de-duplication."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot import logs
+from services import inbound
+
+log = logging.getLogger(__name__)
+
+Next = Callable[[], Awaitable[None]]
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What stays the same when Slack re-sends one request: event_id, else trigger_id."""
+    if body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    return None
+
+
+def action_name(body: dict[str, Any]) -> str | None:
+    if body.get("command"):
+        return body["command"]
+    if body.get("event"):
+        return f"event:{body['event'].get('type')}"
+    actions = body.get("actions") or []
+    if actions:
+        return f"action:{actions[0].get('action_id')}"
+    view = body.get("view") or {}
+    if body.get("type") in ("view_submission", "view_closed"):
+        return f"{body['type']}:{view.get('callback_id')}"
+    if body.get("callback_id"):
+        return f"{body.get('type')}:{body['callback_id']}"
+    return body.get("type")
+
+
+def install(app: AsyncApp, services: Any) -> None:
+    async def provide_services(context: AsyncBoltContext, next: Next) -> None:
+        context["services"] = services
+        await next()
+
+    async def bind_log_fields(body: dict[str, Any], context: AsyncBoltContext, next: Next) -> None:
+        logs.bind(team=context.team_id, user=context.user_id, action=action_name(body))
+        await next()
+
+    async def drop_redeliveries(
+        body: dict[str, Any], request: AsyncBoltRequest, next: Next
+    ) -> BoltResponse | None:
+        key = delivery_key(body)
+        if key is None:
+            await next()
+            return None
+
+        def remember() -> bool:
+            with services.db.session() as s:
+                return inbound.first_delivery(s, key=key, now=services.clock.now())
+
+        if await asyncio.to_thread(remember):
+            await next()
+            return None
+        retry = request.headers.get("x-slack-retry-num", ["?"])[0]
+        log.info("dropping a repeated Slack delivery %s (retry %s)", key, retry)
+        return BoltResponse(status=200, body="")
+
+    app.middleware(provide_services)
+    app.middleware(bind_log_fields)
+    app.middleware(drop_redeliveries)

@@ -1,0 +1,8 @@
+"""SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
+
+from models.audit import AuditEvent
+from models.inbound import InboundDelivery
+from models.outbox import OutboxMessage
+from models.timer import Timer
+
+__all__ = ["AuditEvent", "InboundDelivery", "OutboxMessage", "Timer"]

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+
+class AuditEvent(SQLModel, table=True):
+    """One entry of the append-only log; written in the same transaction as the change."""
+
+    __tablename__ = "audit_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64, index=True)
+    entity_type: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    request_id: str | None = Field(default=None, max_length=64)

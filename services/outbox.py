@@ -1,0 +1,208 @@
+"""The outbox: Web API calls owed to Slack, written in the state change's transaction.
+
+Delivery is somebody else's job (bot/dispatcher.py). This module only knows rows:
+enqueue, claim the due ones with a compare-and-set, and record each outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from models.outbox import FAILED, PENDING, SENDING, SENT, OutboxMessage
+
+_DIRTY = "outbox_enqueued"
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    channel: str | None = None,
+    thread_of: str | None = None,
+    update_of: str | None = None,
+) -> OutboxMessage:
+    """Owe Slack one call. `key` is unique: the same logical message is never owed twice.
+
+    `thread_of` posts into the thread of an earlier outbox message; `update_of`
+    rewrites an earlier one in place (chat.update of its recorded ts).
+    """
+    existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+    if existing is not None:
+        return existing
+    row = OutboxMessage(
+        key=key,
+        method=method,
+        channel=channel,
+        payload=payload,
+        thread_of=thread_of,
+        update_of=update_of,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.info[_DIRTY] = True
+    return row
+
+
+def enqueued_in(session: Session) -> bool:
+    """Whether this session's transaction owed Slack something (to wake the dispatcher)."""
+    return bool(session.info.pop(_DIRTY, False))
+
+
+def _claimable(now: datetime):  # noqa: ANN202
+    earlier = aliased(OutboxMessage)
+    parent = aliased(OutboxMessage)
+
+    def parent_settled(column):  # noqa: ANN001, ANN202
+        return or_(
+            column.is_(None),
+            exists().where(and_(parent.key == column, parent.status.in_([SENT, FAILED]))),
+        )
+
+    due = or_(
+        and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
+        # A lease that ran out means the process delivering it died mid-call.
+        and_(OutboxMessage.status == SENDING, OutboxMessage.lease_until < now),
+    )
+    # Per-channel FIFO: a message waits for every earlier unsettled one to its channel.
+    in_order = or_(
+        OutboxMessage.channel.is_(None),
+        ~exists().where(
+            and_(
+                earlier.channel == OutboxMessage.channel,
+                earlier.id < OutboxMessage.id,
+                earlier.status.in_([PENDING, SENDING]),
+            )
+        ),
+    )
+    return and_(
+        due,
+        in_order,
+        parent_settled(OutboxMessage.thread_of),
+        parent_settled(OutboxMessage.update_of),
+    )
+
+
+def claim_due(
+    session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int = 50
+) -> list[OutboxMessage]:
+    """Take due messages for delivery. Each row is claimed by exactly one caller."""
+    query = (
+        select(OutboxMessage.id)
+        .where(_claimable(now))
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    ids = session.exec(query).all()
+    claimed: list[OutboxMessage] = []
+    for msg_id in ids:
+        result = session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == msg_id)
+            .where(_claimable(now))
+            .values(
+                status=SENDING,
+                lease_until=now + lease,
+                claimed_by=owner,
+                attempt_started_at=now,
+                attempts=OutboxMessage.attempts + 1,
+                # Reclaiming a dead process's lease: its call may have reached Slack.
+                maybe_sent=or_(OutboxMessage.maybe_sent, OutboxMessage.status == SENDING),
+            )
+        )
+        if result.rowcount == 1:
+            row = session.get(OutboxMessage, msg_id, populate_existing=True)
+            if row is not None:
+                claimed.append(row)
+    return claimed
+
+
+def parent_result(session: Session, key: str | None) -> OutboxMessage | None:
+    if key is None:
+        return None
+    return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+
+
+def _finish(session: Session, msg_id: int, owner: str, **values: Any) -> bool:
+    """Record an outcome only if we still hold the claim (a reclaimed row is not ours)."""
+    result = session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == msg_id)
+        .where(OutboxMessage.status == SENDING)
+        .where(OutboxMessage.claimed_by == owner)
+        .values(lease_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(
+    session: Session,
+    msg_id: int,
+    *,
+    owner: str,
+    now: datetime,
+    channel: str | None,
+    ts: str | None,
+    result: dict[str, Any] | None = None,
+) -> bool:
+    return _finish(
+        session, msg_id, owner, status=SENT, sent_at=now, result_channel=channel,
+        result_ts=ts, result=result, last_error=None,
+    )
+
+
+def mark_retry(
+    session: Session,
+    msg_id: int,
+    *,
+    owner: str,
+    at: datetime,
+    error: str,
+    maybe_sent: bool,
+) -> bool:
+    return _finish(
+        session, msg_id, owner, status=PENDING, next_attempt_at=at,
+        last_error=error[:500], maybe_sent=maybe_sent,
+    )
+
+
+def mark_failed(session: Session, msg_id: int, *, owner: str, now: datetime, error: str) -> bool:
+    return _finish(session, msg_id, owner, status=FAILED, sent_at=now, last_error=error[:500])
+
+
+def backoff(attempts: int, *, base: float, cap: float) -> timedelta:
+    """Exponential back-off: base, 2·base, 4·base … capped."""
+    return timedelta(seconds=min(cap, base * (2 ** max(0, attempts - 1))))
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    pending: int
+    sending: int
+    sent: int
+    failed: int
+
+
+def stats(session: Session) -> OutboxStats:
+    counts = dict(
+        session.exec(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    )
+    return OutboxStats(
+        pending=counts.get(PENDING, 0),
+        sending=counts.get(SENDING, 0),
+        sent=counts.get(SENT, 0),
+        failed=counts.get(FAILED, 0),
+    )
