@@ -22,7 +22,7 @@ from bot.db import Database
 from bot.dispatcher import Dispatcher
 from bot.leader import Leadership
 from bot.timer_runner import TimerRunner
-from services import inbound
+from services import inbound, outbox, timers
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,11 @@ class Clockwork:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._dispatch_task: asyncio.Task | None = None
+        self._led = False
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self.leadership.refresh)
+        await self._refresh_leadership()
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True,
@@ -64,10 +65,10 @@ class Clockwork:
         self.scheduler = scheduler
         self._dispatch_task = asyncio.create_task(
             self.dispatcher.run_forever(poll_interval=self.poll_interval,
-                                        is_leader=lambda: self.leadership.is_leader),
+                                        is_leader=lambda: self._led),
             name="outbox-dispatcher",
         )
-        log.info("clock started (leader: %s)", self.leadership.is_leader)
+        log.info("clock started (leader: %s)", self._led)
 
     async def stop(self) -> None:
         if self.scheduler is not None:
@@ -92,10 +93,31 @@ class Clockwork:
                                max_instances=3)
 
     async def _refresh_leadership(self) -> None:
-        await asyncio.to_thread(self.leadership.refresh)
+        leader = await asyncio.to_thread(self.leadership.refresh)
+        if leader and not self._led:
+            # Work starts only after the take-over, so it never resets a row we just claimed.
+            await asyncio.to_thread(self._take_over)
+            self._led = True
+            self.dispatcher.wake()
+            await self._sweep_now()
+        elif not leader:
+            self._led = False
+
+    def _take_over(self) -> None:
+        now = self.clock.now()
+        with self.db.session() as s:
+            messages = outbox.reclaim_orphans(s, now=now)
+            fired = timers.reclaim_orphans(s, now=now)
+        if messages or fired:
+            log.warning("took over %d in-flight outbox messages and %d timers from a process "
+                        "that stopped mid-work", messages, fired)
+
+    async def _sweep_now(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.add_job(self._sweep, id="timer-sweep-now", replace_existing=True)
 
     async def _sweep(self) -> None:
-        if not self.leadership.is_leader:
+        if not self._led:
             return
         try:
             while await asyncio.to_thread(self.timers.sweep) > 0:
@@ -104,7 +126,7 @@ class Clockwork:
             log.exception("timer sweep failed")
 
     async def _prune(self) -> None:
-        if not self.leadership.is_leader:
+        if not self._led:
             return
         cutoff = self.clock.now() - inbound.RETENTION
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 METADATA_EVENT = "countersign_outbox"
 # Slack-level errors worth another try; anything else ok=false is final.
+CLOCK_SKEW_MARGIN = 300.0
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                     "request_timeout", "team_added_to_org"}
 
@@ -200,8 +201,9 @@ class Dispatcher:
             if channel.startswith(("U", "W")):
                 opened = await self.client.conversations_open(users=channel)
                 channel = opened["channel"]["id"]
-            # The earliest attempt of this row began no earlier than its creation.
-            oldest = f"{msg.created_at.timestamp() - 1:.6f}"
+            # No attempt began before the row was created; the margin absorbs clock skew
+            # between this host and Slack.
+            oldest = f"{msg.created_at.timestamp() - CLOCK_SKEW_MARGIN:.6f}"
             if args.get("thread_ts"):
                 page = await self.client.conversations_replies(
                     channel=channel, ts=args["thread_ts"], oldest=oldest,

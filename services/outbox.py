@@ -128,6 +128,20 @@ def claim_due(
     return claimed
 
 
+def reclaim_orphans(session: Session, *, now: datetime) -> int:
+    """Take back every in-flight message when this process becomes the only deliverer.
+
+    Only the leader delivers, so on taking the lead anything still `sending` belonged to
+    a process that died mid-call: due now, and checked for before being posted again.
+    """
+    result = session.exec(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == SENDING)
+        .values(status=PENDING, maybe_sent=True, next_attempt_at=now, lease_until=None)
+    )
+    return result.rowcount
+
+
 def parent_result(session: Session, key: str | None) -> OutboxMessage | None:
     if key is None:
         return None

@@ -95,6 +95,14 @@ def claim_due(
     return claimed
 
 
+def reclaim_orphans(session: Session, *, now: datetime) -> int:
+    """On taking the clock's lead: a timer left `firing` never committed its effect."""
+    result = session.exec(
+        update(Timer).where(Timer.status == FIRING).values(status=PENDING, lease_until=None)
+    )
+    return result.rowcount
+
+
 def complete(session: Session, timer_id: int, *, owner: str, now: datetime) -> bool:
     """Mark fired, only if our claim still stands (a cancel or a reclaim wins).
 

@@ -1,0 +1,44 @@
+"""Failures FakeSlack can play instead of a normal answer, one Web API call at a time."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+FaultKind = Literal["rate_limited", "server_error", "slow", "drop", "hang"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected failure. `applies`: Slack performs the call's side effect before failing
+    (the cases a bot cannot tell from the answer it gets, or does not get)."""
+
+    kind: FaultKind
+    applies: bool
+    status: int = 200
+    retry_after: int = 0
+    seconds: float = 0.0
+
+    @classmethod
+    def rate_limited(cls, retry_after: int = 1) -> "Fault":
+        """HTTP 429 with Retry-After; nothing happens."""
+        return cls("rate_limited", applies=False, status=429, retry_after=retry_after)
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> "Fault":
+        """HTTP 5xx; nothing happens."""
+        return cls("server_error", applies=False, status=status)
+
+    @classmethod
+    def slow(cls, seconds: float, apply: bool = True) -> "Fault":
+        """Answer after `seconds`. apply=True: the side effect happens at once, only the answer
+        is late (a client that times out has still posted). apply=False: the whole call is late."""
+        return cls("slow", applies=apply, seconds=seconds)
+
+    @classmethod
+    def drop(cls, apply: bool = False) -> "Fault":
+        """Close the TCP connection without any HTTP response (after the side effect if apply)."""
+        return cls("drop", applies=apply)
+
+    @classmethod
+    def hang(cls) -> "Fault":
+        """Apply the side effect, then answer only after FakeSlack.release_hangs() or stop()."""
+        return cls("hang", applies=True)
