@@ -82,7 +82,7 @@ def help_message(focus: str | None = None, *, error: str | None = None) -> dict:
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text="Every decision is recorded in the audit log. Policies come from your team's playbook.")]))
     fallback = (f"{error}\n" if error else "") + "Countersign commands: " + ", ".join(
-        c.name for c in COMMANDS)
+        c.name for c in ordered)
     return {"response_type": "ephemeral", "text": fallback,
             "blocks": [b.to_dict() for b in blocks]}
 

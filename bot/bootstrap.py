@@ -73,6 +73,7 @@ def build_clockwork(services: Services) -> Clockwork:
         clock=services.clock,
         poll_interval=s.outbox_poll_interval,
         sweep_interval=s.timer_sweep_interval,
+        leader_refresh=s.leader_refresh_interval,
     )
     _wake_on_commit(services, clockwork)
     return clockwork

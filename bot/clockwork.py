@@ -28,12 +28,12 @@ log = logging.getLogger(__name__)
 
 # A job later than this is still run: a late escalation beats a silently dropped one.
 MISFIRE_GRACE = 3600
-LEADERSHIP_REFRESH = 5.0
 
 
 class Clockwork:
     def __init__(self, *, dispatcher: Dispatcher, timers: TimerRunner, leadership: Leadership,
-                 db: Database, clock: Clock, poll_interval: float, sweep_interval: float) -> None:
+                 db: Database, clock: Clock, poll_interval: float, sweep_interval: float,
+                 leader_refresh: float = 5.0) -> None:
         self.dispatcher = dispatcher
         self.timers = timers
         self.leadership = leadership
@@ -41,6 +41,7 @@ class Clockwork:
         self.clock = clock
         self.poll_interval = poll_interval
         self.sweep_interval = sweep_interval
+        self.leader_refresh = leader_refresh
         self.loop: asyncio.AbstractEventLoop | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._dispatch_task: asyncio.Task | None = None
@@ -55,7 +56,7 @@ class Clockwork:
                           "max_instances": 1},
         )
         now = datetime.now(UTC)
-        scheduler.add_job(self._refresh_leadership, IntervalTrigger(seconds=LEADERSHIP_REFRESH),
+        scheduler.add_job(self._refresh_leadership, IntervalTrigger(seconds=self.leader_refresh),
                           id="leadership", replace_existing=True)
         scheduler.add_job(self._sweep, IntervalTrigger(seconds=self.sweep_interval),
                           id="timer-sweep", replace_existing=True, next_run_time=now)

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=10, ge=1)
     outbox_lease: float = Field(default=60.0, gt=0)
     timer_sweep_interval: float = Field(default=5.0, gt=0)
+    leader_refresh_interval: float = Field(default=5.0, gt=0)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict
 from .durations import Duration
 from .schema import (
     Audience,
-    AudienceRules,
     ChannelId,
     ChecklistItem,
     Playbook,

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import itertools
 import time
 from pathlib import Path
 
@@ -44,10 +45,14 @@ def bot_env(*, database_url: str, slack_api_url: str, port: int | None = None,
         OUTBOX_LEASE="30",
         SLACK_API_TIMEOUT="2",
         TIMER_SWEEP_INTERVAL="0.2",
+        LEADER_REFRESH_INTERVAL="0.2",
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)
     return env
+
+
+_instances = itertools.count(1)
 
 
 class BotProcess:
@@ -60,6 +65,7 @@ class BotProcess:
         self.port = int(env["PORT"])
         self.proc: subprocess.Popen | None = None
         self.runs = 0
+        self.name = f"{command.split()[0]}{next(_instances)}"
 
     @property
     def url(self) -> str:
@@ -67,7 +73,7 @@ class BotProcess:
 
     def start(self, wait_healthy: bool = True, timeout: float = 30.0) -> BotProcess:
         self.runs += 1
-        out = open(self.workdir / f"{self.command}-{self.runs}.log", "wb")
+        out = open(self.workdir / f"{self.name}-run{self.runs}.log", "wb")
         # The working directory is the test's, so no developer .env leaks in.
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", *self.command.split()],
@@ -93,7 +99,7 @@ class BotProcess:
 
     def output(self) -> str:
         return "\n".join(p.read_text(errors="replace")
-                         for p in sorted(self.workdir.glob(f"{self.command}-*.log")))
+                         for p in sorted(self.workdir.glob(f"{self.name}-run*.log")))
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks run, as in a crash."""
