@@ -52,6 +52,12 @@ COMMANDS: tuple[Command, ...] = (
         Usage("/ai-vendor list", "browse vendors and their review status"),
         Usage("/ai-vendor show|edit|reviewed <id>", "look at or maintain one record"),
     ), ("new", "list", "show", "edit", "reviewed")),
+    Command("/ai-playbook", "Read the AI playbook in force: who signs off, what is off limits.", (
+        Usage("/ai-playbook", "the playbook at a glance, with who is on call now"),
+        Usage("/ai-playbook explain <kind> [internal|external]", "who may sign off on a kind"),
+        Usage("/ai-playbook explain <severity>", "who would be paged, and when"),
+        Usage("/ai-playbook reload", "admins: load the playbook file again"),
+    ), ("", "explain", "reload")),
     Command("/ai-audit", "Inspect the tamper-evident audit log.", (
         Usage("/ai-audit recent", "the latest decisions, pages and acknowledgements"),
         Usage("/ai-audit verify", "check that the log has not been altered"),

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,8 +15,10 @@ from bot import migrate
 from bot.clock import Clock, SystemClock
 from bot.clockwork import Clockwork
 from bot.db import Database, make_engine
+from bot.directory import GroupDirectory
 from bot.dispatcher import DispatchPolicy, Dispatcher
 from bot.leader import Leadership
+from bot.policy import PlaybookWatcher, RunningPlaybook
 from bot.settings import Settings
 from bot.slack import web_client
 from bot.timer_runner import TimerRunner
@@ -30,6 +34,8 @@ class Services:
     settings: Settings
     db: Database
     clock: Clock
+    playbook: RunningPlaybook
+    directory: GroupDirectory
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -38,8 +44,41 @@ def process_id() -> str:
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    """Raises PlaybookError when the playbook is missing or invalid: we do not run without one."""
+    playbook = RunningPlaybook(settings.playbook_path)
     engine = make_engine(settings.database_url)
-    return Services(settings=settings, db=Database(engine), clock=clock or SystemClock())
+    return Services(
+        settings=settings,
+        db=Database(engine),
+        clock=clock or SystemClock(),
+        playbook=playbook,
+        directory=GroupDirectory(web_client(settings), ttl=settings.usergroup_cache_ttl),
+    )
+
+
+@asynccontextmanager
+async def background(services: Services, *, with_clock: bool) -> AsyncIterator[None]:
+    """Everything a process runs beside answering Slack: clock, playbook watch, group check."""
+    clockwork = build_clockwork(services) if with_clock else None
+    watcher = PlaybookWatcher(services, interval=services.settings.playbook_watch_interval)
+    if clockwork is not None:
+        await clockwork.start()
+    watcher.start()
+    check = asyncio.create_task(_report_groups(services), name="group-check")
+    try:
+        yield
+    finally:
+        check.cancel()
+        await watcher.stop()
+        if clockwork is not None:
+            await clockwork.stop()
+
+
+async def _report_groups(services: Services) -> None:
+    try:
+        await services.directory.report_unresolved(services)
+    except Exception:
+        log.exception("could not check the playbook's groups")
 
 
 def migrate_if_embedded(services: Services) -> None:

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from bot import logs
+from bot import cli_playbook, logs
 from bot.settings import Settings, SettingsError, load_settings
+from services.playbook import PlaybookError
 
 
 def _settings(*required: str) -> Settings:
@@ -24,7 +25,7 @@ def _settings(*required: str) -> Settings:
 def cmd_serve(_: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.bootstrap import build_clockwork, build_services, migrate_if_embedded
+    from bot.bootstrap import build_services, migrate_if_embedded
     from bot.slack import create_app
     from bot.web import create_web_app
 
@@ -32,8 +33,7 @@ def cmd_serve(_: argparse.Namespace) -> int:
     services = build_services(settings)
     migrate_if_embedded(services)
     slack_app = create_app(settings, services)
-    clockwork = build_clockwork(services) if settings.clock_in_web else None
-    web = create_web_app(services, slack_app, clockwork)
+    web = create_web_app(services, slack_app, with_clock=settings.clock_in_web)
     uvicorn.run(web, host=settings.host, port=settings.port, log_config=None,
                 access_log=False, lifespan="on")
     return 0
@@ -50,7 +50,7 @@ async def _until_stopped() -> None:
 def cmd_socket(_: argparse.Namespace) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.bootstrap import build_clockwork, build_services, migrate_if_embedded
+    from bot.bootstrap import background, build_services, migrate_if_embedded
     from bot.slack import create_app
 
     settings = _settings("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
@@ -60,35 +60,27 @@ def cmd_socket(_: argparse.Namespace) -> int:
     async def run() -> None:
         app = create_app(settings, services, socket_mode=True)
         handler = AsyncSocketModeHandler(app, settings.secret("SLACK_APP_TOKEN"))
-        clockwork = build_clockwork(services) if settings.clock_in_web else None
-        if clockwork is not None:
-            await clockwork.start()
-        await handler.connect_async()
-        try:
-            await _until_stopped()
-        finally:
-            await handler.close_async()
-            if clockwork is not None:
-                await clockwork.stop()
+        async with background(services, with_clock=settings.clock_in_web):
+            await handler.connect_async()
+            try:
+                await _until_stopped()
+            finally:
+                await handler.close_async()
 
     asyncio.run(run())
     return 0
 
 
 def cmd_clock(_: argparse.Namespace) -> int:
-    from bot.bootstrap import build_clockwork, build_services, migrate_if_embedded
+    from bot.bootstrap import background, build_services, migrate_if_embedded
 
     settings = _settings("SLACK_BOT_TOKEN")
     services = build_services(settings)
     migrate_if_embedded(services)
 
     async def run() -> None:
-        clockwork = build_clockwork(services)
-        await clockwork.start()
-        try:
+        async with background(services, with_clock=True):
             await _until_stopped()
-        finally:
-            await clockwork.stop()
 
     asyncio.run(run())
     return 0
@@ -117,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_clock)
     sub.add_parser("migrate", help="upgrade the database schema to the latest").set_defaults(
         func=cmd_migrate)
+    cli_playbook.add_commands(sub)
     return parser
 
 
@@ -126,6 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except SettingsError as exc:
         print(f"countersign: {exc}", file=sys.stderr)
+        return 2
+    except PlaybookError as exc:
+        path = exc.issues[0].file if exc.issues else "the playbook"
+        print(f"countersign: PLAYBOOK_PATH: {path} is not a valid playbook; fix it or point "
+              "PLAYBOOK_PATH at another (start from playbook.example.yaml):", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=sys.stderr)
         return 2
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

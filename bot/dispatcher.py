@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.clock import Clock
+from blocks.templates import TEMPLATES
 from bot.db import Database
 from models.outbox import FAILED, OutboxMessage
 from services import outbox
@@ -69,6 +70,7 @@ class Dispatcher:
         policy: DispatchPolicy = DispatchPolicy(),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        templates: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = TEMPLATES,
     ) -> None:
         self.db = db
         self.client = client
@@ -77,6 +79,7 @@ class Dispatcher:
         self.policy = policy
         self._sleep = sleep
         self._monotonic = monotonic
+        self.templates = templates
         self._last_post: dict[str, float] = {}
         self._wake = asyncio.Event()
 
@@ -151,7 +154,13 @@ class Dispatcher:
             await self._record_retry(msg, exc)
 
     def _resolve_args(self, msg: OutboxMessage) -> dict[str, Any]:
-        args = dict(msg.payload)
+        if msg.template is not None:
+            render = self.templates.get(msg.template)
+            if render is None:
+                raise _Permanent(f"no template named {msg.template}")
+            args = render(msg.payload)
+        else:
+            args = dict(msg.payload)
         if msg.channel and "channel" not in args:
             args["channel"] = msg.channel
         with self.db.session() as s:

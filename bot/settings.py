@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     outbox_lease: float = Field(default=60.0, gt=0)
     timer_sweep_interval: float = Field(default=5.0, gt=0)
     leader_refresh_interval: float = Field(default=5.0, gt=0)
+    # Reload when the playbook file's content changes; 0 turns watching off (SIGHUP and
+    # /ai-playbook reload still work).
+    playbook_watch_interval: float = Field(default=10.0, ge=0)
+    usergroup_cache_ttl: float = Field(default=600.0, ge=0)
 
     @field_validator("slack_bot_token")
     @classmethod

@@ -20,8 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import logs, metrics
-from bot.bootstrap import Services
-from bot.clockwork import Clockwork
+from bot.bootstrap import Services, background
 
 log = logging.getLogger("countersign.http")
 
@@ -63,8 +62,7 @@ class RequestContext:
                                 "path": path})
 
 
-def create_web_app(services: Services, slack_app: AsyncApp,
-                   clockwork: Clockwork | None = None) -> Any:
+def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool) -> Any:
     handler = AsyncSlackRequestHandler(slack_app)
 
     async def slack_events(request: Request) -> Response:
@@ -90,13 +88,10 @@ def create_web_app(services: Services, slack_app: AsyncApp,
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        if clockwork is not None:
-            await clockwork.start()
         try:
-            yield
+            async with background(services, with_clock=with_clock):
+                yield
         finally:
-            if clockwork is not None:
-                await clockwork.stop()
             services.db.dispose()
 
     app = Starlette(

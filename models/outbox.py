@@ -22,6 +22,9 @@ class OutboxMessage(SQLModel, table=True):
     key: str = Field(max_length=200, unique=True)
     method: str = Field(max_length=64)
     channel: str | None = Field(default=None, max_length=32, index=True)
+    # With a template, payload is domain data that blocks/ renders at send time, so
+    # services never build Block Kit; without one, payload is the Web API arguments.
+    template: str | None = Field(default=None, max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     # Replies and updates name the outbox message whose `ts` they need.
     thread_of: str | None = Field(default=None, max_length=200)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.outbox import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from services.rows import insert_unless_exists
 
 _DIRTY = "outbox_enqueued"
 
@@ -27,30 +28,25 @@ def enqueue(
     payload: dict[str, Any],
     now: datetime,
     channel: str | None = None,
+    template: str | None = None,
     thread_of: str | None = None,
     update_of: str | None = None,
 ) -> OutboxMessage:
     """Owe Slack one call. `key` is unique: the same logical message is never owed twice.
 
+    Services pass a `template` name and plain data as `payload`; the dispatcher renders it.
     `thread_of` posts into the thread of an earlier outbox message; `update_of`
     rewrites an earlier one in place (chat.update of its recorded ts).
     """
-    existing = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
-    if existing is not None:
-        return existing
-    row = OutboxMessage(
-        key=key,
-        method=method,
-        channel=channel,
-        payload=payload,
-        thread_of=thread_of,
-        update_of=update_of,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(row)
-    session.info[_DIRTY] = True
-    return row
+    inserted = insert_unless_exists(session, OutboxMessage, {
+        "key": key, "method": method, "channel": channel, "payload": payload,
+        "template": template, "thread_of": thread_of, "update_of": update_of,
+        "status": PENDING, "attempts": 0, "maybe_sent": False,
+        "next_attempt_at": now, "created_at": now,
+    }, unique=["key"])
+    if inserted:
+        session.info[_DIRTY] = True
+    return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
 
 
 def enqueued_in(session: Session) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from models.timer import CANCELLED, DONE, FIRING, PENDING, Timer
+from services.rows import insert_unless_exists
 
 _SCHEDULED = "timers_scheduled"
 
@@ -27,16 +28,16 @@ def schedule(
     payload: dict[str, Any] | None = None,
 ) -> Timer:
     """Add a timer to the caller's transaction; (kind, ref, due_at) is unique."""
-    existing = session.exec(
+    inserted = insert_unless_exists(session, Timer, {
+        "kind": kind, "ref": ref, "due_at": due_at, "payload": payload or {},
+        "status": PENDING, "attempts": 0, "created_at": now,
+    }, unique=["kind", "ref", "due_at"])
+    if inserted:
+        earliest = session.info.get(_SCHEDULED)
+        session.info[_SCHEDULED] = due_at if earliest is None else min(earliest, due_at)
+    return session.exec(
         select(Timer).where(Timer.kind == kind, Timer.ref == ref, Timer.due_at == due_at)
-    ).first()
-    if existing is not None:
-        return existing
-    timer = Timer(kind=kind, ref=ref, due_at=due_at, payload=payload or {}, created_at=now)
-    session.add(timer)
-    earliest = session.info.get(_SCHEDULED)
-    session.info[_SCHEDULED] = due_at if earliest is None else min(earliest, due_at)
-    return timer
+    ).one()
 
 
 def scheduled_in(session: Session) -> datetime | None:

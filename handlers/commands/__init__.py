@@ -2,6 +2,7 @@
 
 from slack_bolt.async_app import AsyncApp
 
+from handlers.commands import playbook
 from handlers.commands.router import register_command
 
 CAPABILITIES = {
@@ -17,3 +18,4 @@ CAPABILITIES = {
 def register(app: AsyncApp) -> None:
     for name, capability in CAPABILITIES.items():
         register_command(app, name, capability=capability)
+    playbook.register(app)

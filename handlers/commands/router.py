@@ -33,8 +33,10 @@ def register_command(
     spec = BY_NAME[name]
     implemented = subcommands or {}
 
+    # Bolt passes only the arguments a listener names, so name all a sub-handler may want.
     async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any],
-                         **kwargs: Any) -> None:
+                         respond: Any, context: Any, client: Any, body: dict[str, Any]) -> None:
+        kwargs = {"respond": respond, "context": context, "client": client, "body": body}
         text = command.get("text") or ""
         if len(text) > MAX_TEXT:
             await ack(**error_message(

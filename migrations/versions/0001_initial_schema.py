@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('template', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('thread_of', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('update_of', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),

@@ -8,14 +8,24 @@ import pytest
 
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.paths import require_shared_file
-from tests.harness.server import SIGNING_SECRET, BotProcess, bot_env
+from tests.harness.server import EXAMPLE_PLAYBOOK, SIGNING_SECRET, BotProcess, bot_env
 from tests.harness.signing import SignedSlackClient
+
+
+def seed_example_workspace(fake: FakeSlack) -> None:
+    """The Slack user groups the example playbook names exist, with members."""
+    import yaml
+
+    groups = yaml.safe_load(EXAMPLE_PLAYBOOK.read_text())["groups"]
+    for i, group in enumerate(g for g in groups.values() if "usergroup" in g):
+        fake.add_usergroup(group["usergroup"], [f"U0GROUP{i}A", f"U0GROUP{i}B"])
 
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
     spec = require_shared_file("slack_web_openapi_v2.json")
     fake = FakeSlack(spec_path=spec)
+    seed_example_workspace(fake)
     fake.start()
     yield fake
     fake.stop()

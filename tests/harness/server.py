@@ -18,6 +18,7 @@ from tests.harness.paths import REPO_ROOT
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-1-test-token"
+EXAMPLE_PLAYBOOK = REPO_ROOT / "playbook.example.yaml"
 
 
 def free_port() -> int:
@@ -46,6 +47,8 @@ def bot_env(*, database_url: str, slack_api_url: str, port: int | None = None,
         SLACK_API_TIMEOUT="2",
         TIMER_SWEEP_INTERVAL="0.2",
         LEADER_REFRESH_INTERVAL="0.2",
+        PLAYBOOK_PATH=str(EXAMPLE_PLAYBOOK),
+        PLAYBOOK_WATCH_INTERVAL="0",
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)

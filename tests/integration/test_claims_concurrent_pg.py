@@ -120,3 +120,24 @@ def test_cancel_racing_a_fire_never_lets_the_effect_commit_after_the_cancel(pg_d
         assert len(effects) == result["fired"]
         outcomes["fired" if result["fired"] else "cancelled"] += 1
     assert sum(outcomes.values()) == 40
+
+
+def test_racing_processes_owing_the_same_message_owe_it_once(pg_db):
+    """Several processes announcing one change (same key) must not fail or double it."""
+    from sqlmodel import select
+
+    from models.outbox import OutboxMessage
+    from services import audit
+
+    def worker(i):
+        for n in range(20):
+            with pg_db.session() as s:
+                audit.append(s, at=T0, actor=f"p{i}", action="test", entity_type="t",
+                             entity_id=str(n))
+                outbox.enqueue(s, key=f"announce-{n}", method="chat.postMessage",
+                               channel="C0GOV", payload={"n": n}, now=T0)
+
+    race(worker)
+    with pg_db.session() as s:
+        keys = s.exec(select(OutboxMessage.key)).all()
+    assert sorted(keys) == sorted(f"announce-{n}" for n in range(20))

@@ -1,0 +1,89 @@
+"""Messages about the playbook: governance notices and the /ai-playbook answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
+from blocks.text import code_sections
+
+_MAX_SECTIONS = 40  # well inside 50 blocks per message
+
+
+def _message(text: str, blocks: list) -> dict[str, Any]:
+    return {"text": text, "blocks": [b.to_dict() for b in blocks]}
+
+
+def playbook_applied(data: dict[str, Any]) -> dict[str, Any]:
+    text = (f"Playbook updated: `{data['path']}` version {data['version']} "
+            f"(sha256 {data['hash']}, was {data['previous']}) is now in force.")
+    return _message(text, [
+        SectionBlock(text=MarkdownTextObject(text=f":white_check_mark: {text}")),
+        ContextBlock(elements=[MarkdownTextObject(text=(
+            f"Reloaded by {_who(data)}. Requests and incidents already open keep the policy "
+            "they were opened under."))]),
+    ])
+
+
+def playbook_refused(data: dict[str, Any]) -> dict[str, Any]:
+    issues: list[str] = data["issues"]
+    text = (f"A change to the playbook `{data['path']}` (sha256 {data['refused']}) was refused: "
+            f"{len(issues)} problem{'s' if len(issues) != 1 else ''}. Countersign keeps the "
+            f"last valid playbook (sha256 {data['kept']}) in force.")
+    blocks: list = [SectionBlock(text=MarkdownTextObject(text=f":no_entry: {text}"))]
+    blocks += code_sections(issues, max_sections=_MAX_SECTIONS,
+                            overflow="…and {count} more: run `countersign playbook check` to see all.")
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Reload by {_who(data)}.")]))
+    return _message(text, blocks)
+
+
+def usergroup_unresolved(data: dict[str, Any]) -> dict[str, Any]:
+    text = (f"The playbook group `{data['group']}` could not be resolved ({data['error']}). "
+            "Nobody from it can approve or be paged until that is fixed.")
+    return _message(text, [SectionBlock(text=MarkdownTextObject(text=f":warning: {text}"))])
+
+
+def _who(data: dict[str, Any]) -> str:
+    actor = data.get("actor", "system")
+    who = f"<@{actor}>" if actor.startswith(("U", "W")) else actor
+    return f"{who} ({data.get('trigger', 'reload')})"
+
+
+def summary_answer(summary: str, *, short_hash: str, problems: dict[str, str]) -> dict[str, Any]:
+    """The ephemeral /ai-playbook answer: the one-screen summary everybody may read."""
+    blocks: list = [HeaderBlock(text="Our AI playbook")]
+    lines = summary.splitlines()
+    blocks += code_sections(lines, max_sections=_MAX_SECTIONS,
+                            overflow="…and {count} more lines: `countersign playbook check`.")
+    if problems:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=":warning: Not resolved: " + "; ".join(
+            f"`{g}` — {e}" for g, e in sorted(problems.items())))))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(
+        text=f"sha256 {short_hash} · `/ai-playbook explain <kind> [internal|external]` · "
+        "`/ai-playbook explain <severity>`")]))
+    return {"response_type": "ephemeral", "text": lines[0] if lines else "Our AI playbook",
+            "blocks": [b.to_dict() for b in blocks]}
+
+
+def plain_answer(text: str, *, title: str | None = None) -> dict[str, Any]:
+    blocks: list = [HeaderBlock(text=title)] if title else []
+    blocks += code_sections(text.splitlines(), max_sections=_MAX_SECTIONS,
+                            overflow="…and {count} more lines.")
+    return {"response_type": "ephemeral", "text": title or text[:200],
+            "blocks": [b.to_dict() for b in blocks]}
+
+
+def reload_answer(status: str, *, hash_: str, issues: list[str]) -> dict[str, Any]:
+    if status == "applied":
+        text = f"Reloaded: playbook sha256 {hash_} is now in force. The governance channel is told."
+    elif status == "unchanged":
+        text = f"The playbook file has not changed (sha256 {hash_}); nothing to reload."
+    else:
+        text = (f"Refused: the file has {len(issues)} problem{'s' if len(issues) != 1 else ''}; "
+                f"sha256 {hash_} stays in force. The governance channel is told.")
+    blocks: list = [SectionBlock(text=MarkdownTextObject(text=text))]
+    if issues:
+        blocks += code_sections(issues, max_sections=_MAX_SECTIONS,
+                                overflow="…and {count} more: `countersign playbook check`.")
+    return {"response_type": "ephemeral", "text": text, "blocks": [b.to_dict() for b in blocks]}

@@ -1,0 +1,12 @@
+"""Outbox templates: the names services use, and the pure builders that render them."""
+
+from collections.abc import Callable
+from typing import Any
+
+from blocks import playbook
+
+TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "playbook_applied": playbook.playbook_applied,
+    "playbook_refused": playbook.playbook_refused,
+    "usergroup_unresolved": playbook.usergroup_unresolved,
+}
