@@ -90,3 +90,18 @@ def test_health_and_readiness(bot):
     assert httpx.get(f"{bot.url}/readyz").json() == {"ok": True, "database": "ok"}
     metrics = httpx.get(f"{bot.url}/metrics").text
     assert "countersign_outbox_delivered_total" in metrics
+
+
+def test_logs_are_one_json_object_per_line_with_request_fields(bot, slack):
+    import json
+
+    resp = slack.command("/ai-approve", "help", user_id="U0LOGGED")
+    request_id = resp.headers["x-request-id"]
+    lines = [line for line in bot.output().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line parses: no stray text
+    [access] = [r for r in records if r.get("request_id") == request_id and "latency_ms" in r]
+    assert access["team"] == "T0001"
+    assert access["user"] == "U0LOGGED"
+    assert access["action"] == "/ai-approve"
+    assert access["status"] == 200
+    assert access["latency_ms"] >= 0
