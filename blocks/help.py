@@ -25,11 +25,11 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command("/ai-approve", "Human sign-off for AI-generated code, copy and launches.", (
         Usage("/ai-approve", "open a sign-off request form"),
-        Usage("/ai-approve code|copy|launch <reference> <title>",
+        Usage("/ai-approve <kind> [internal|external] <reference> <title> [(AI tool)]",
               "request sign-off directly, e.g. `/ai-approve code https://github.com/acme/app/pull/42 "
-              "Refactor billing retries (Copilot)`"),
+              "Refactor billing retries (Copilot)`; kinds come from the playbook"),
         Usage("/ai-approve list", "requests waiting for you, and your own"),
-    ), ("", "code", "copy", "launch", "list")),
+    ), ("", "list")),
     Command("/ai-incident", "Report an AI incident and page whoever is on call.", (
         Usage("/ai-incident", "open an incident report form"),
         Usage("/ai-incident sev1|sev2|sev3 <title>", "report directly, e.g. "

@@ -3,10 +3,11 @@
 from collections.abc import Callable
 from typing import Any
 
-from blocks import playbook
+from blocks import approvals, playbook
 
 TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "playbook_applied": playbook.playbook_applied,
     "playbook_refused": playbook.playbook_refused,
     "usergroup_unresolved": playbook.usergroup_unresolved,
+    **approvals.TEMPLATES,
 }

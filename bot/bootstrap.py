@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot import migrate
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, OffsetFileClock, SystemClock
 from bot.clockwork import Clockwork
 from bot.db import Database, make_engine
 from bot.directory import GroupDirectory
@@ -22,7 +22,7 @@ from bot.policy import PlaybookWatcher, RunningPlaybook
 from bot.settings import Settings
 from bot.slack import web_client
 from bot.timer_runner import TimerRunner
-from services import outbox, timers
+from services import approvals, outbox, timers
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     return Services(
         settings=settings,
         db=Database(engine),
-        clock=clock or SystemClock(),
+        clock=clock or (OffsetFileClock(settings.clock_offset_file)
+                        if settings.clock_offset_file else SystemClock()),
         playbook=playbook,
         directory=GroupDirectory(web_client(settings), ttl=settings.usergroup_cache_ttl),
     )
@@ -104,6 +105,8 @@ def build_clockwork(services: Services) -> Clockwork:
         ),
     )
     runner = TimerRunner(services.db, services.clock, owner=owner)
+    for kind, handler in approvals.TIMER_HANDLERS.items():
+        runner.register(kind, handler)
     clockwork = Clockwork(
         dispatcher=dispatcher,
         timers=runner,

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from bot import cli_playbook, logs
+from bot import cli_gate, cli_playbook, logs
 from bot.settings import Settings, SettingsError, load_settings
 from services.playbook import PlaybookError
 
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="upgrade the database schema to the latest").set_defaults(
         func=cmd_migrate)
     cli_playbook.add_commands(sub)
+    cli_gate.add_command(sub)
     return parser
 
 

@@ -32,3 +32,21 @@ class ManualClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
+
+
+class OffsetFileClock:
+    """System time plus an offset in seconds read from a file: lets an end-to-end test or a
+    drill move a running bot's time forward without touching the host clock."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def offset(self) -> timedelta:
+        try:
+            with open(self.path) as f:
+                return timedelta(seconds=float(f.read().strip() or 0))
+        except FileNotFoundError:
+            return timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset()

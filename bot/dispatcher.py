@@ -117,7 +117,12 @@ class Dispatcher:
 
         async def one(msg: OutboxMessage) -> None:
             async with gate:
-                await self._deliver(msg)
+                try:
+                    await self._deliver(msg)
+                except Exception as exc:  # one bad message must not stop the others
+                    log.exception("delivering outbox %s failed unexpectedly", msg.key)
+                    await self._record_retry(msg, _Retry(f"{type(exc).__name__}: {exc}",
+                                                         after=None, maybe_sent=True))
 
         await asyncio.gather(*(one(m) for m in claimed))
         return len(claimed)
@@ -158,7 +163,12 @@ class Dispatcher:
             render = self.templates.get(msg.template)
             if render is None:
                 raise _Permanent(f"no template named {msg.template}")
-            args = render(msg.payload)
+            try:
+                args = render(msg.payload)
+            except Exception as exc:
+                # Rendering is deterministic: retrying the same data fails the same way.
+                log.exception("template %s cannot render outbox %s", msg.template, msg.key)
+                raise _Permanent(f"template {msg.template} failed: {exc}") from exc
         else:
             args = dict(msg.payload)
         if msg.channel and "channel" not in args:

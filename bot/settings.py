@@ -25,6 +25,22 @@ HOW_TO_OBTAIN = {
 }
 
 
+MIN_API_TOKEN_LENGTH = 16
+
+
+def parse_api_tokens(text: str) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, token = pair.partition("=")
+        if not sep or not name.strip() or not token.strip():
+            raise ValueError("expected name=token pairs separated by commas")
+        if len(token.strip()) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(f"the token for {name.strip()} is shorter than "
+                             f"{MIN_API_TOKEN_LENGTH} characters")
+        tokens[name.strip()] = token.strip()
+    return tokens
+
+
 class SettingsError(Exception):
     """A configuration problem an operator can fix; its text is one line."""
 
@@ -42,6 +58,9 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=1, le=65535)
     host: str = "0.0.0.0"
+
+    # Bearer tokens for /api/v1, as name=token pairs: names say which CI system asked.
+    api_tokens: SecretStr | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"
@@ -62,6 +81,8 @@ class Settings(BaseSettings):
     # /ai-playbook reload still work).
     playbook_watch_interval: float = Field(default=10.0, ge=0)
     usergroup_cache_ttl: float = Field(default=600.0, ge=0)
+    # For tests and drills only: a file holding seconds to add to the system time.
+    clock_offset_file: str | None = None
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -76,6 +97,20 @@ class Settings(BaseSettings):
         if v is not None and not v.get_secret_value().startswith("xapp-"):
             raise ValueError("expected an app-level token starting with xapp-")
         return v
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _api_tokens_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None:
+            parse_api_tokens(v.get_secret_value())
+        return v
+
+    @property
+    def api_token_map(self) -> dict[str, str]:
+        """token → name; empty when no tokens are configured (the API then refuses all)."""
+        if self.api_tokens is None:
+            return {}
+        return {token: name for name, token in parse_api_tokens(self.api_tokens.get_secret_value()).items()}
 
     @field_validator("slack_api_url")
     @classmethod

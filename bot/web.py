@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot import logs, metrics
+from bot.api import api_routes
 from bot.bootstrap import Services, background
 
 log = logging.getLogger("countersign.http")
@@ -100,6 +101,7 @@ def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool)
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *api_routes(services),
         ],
         lifespan=lifespan,
     )

@@ -4,11 +4,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import commands, errors, events, middleware
+from handlers import actions, commands, errors, events, middleware, views
 
 
 def register_listeners(app: AsyncApp, services: Any) -> None:
     middleware.install(app, services)
     errors.register(app)
     commands.register(app)
+    actions.register(app)
+    views.register(app)
     events.register(app)

@@ -1,8 +1,17 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
+from models.approval import ApprovalRequest, ApprovalVote, ChecklistConfirmation
 from models.audit import AuditEvent
 from models.inbound import InboundDelivery
 from models.outbox import OutboxMessage
 from models.timer import Timer
 
-__all__ = ["AuditEvent", "InboundDelivery", "OutboxMessage", "Timer"]
+__all__ = [
+    "ApprovalRequest",
+    "ApprovalVote",
+    "AuditEvent",
+    "ChecklistConfirmation",
+    "InboundDelivery",
+    "OutboxMessage",
+    "Timer",
+]

@@ -2,11 +2,10 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.commands import playbook
+from handlers.commands import approve, playbook
 from handlers.commands.router import register_command
 
 CAPABILITIES = {
-    "/ai-approve": "human sign-off",
     "/ai-incident": "AI incident escalation",
     "/ai-oncall": "on-call rotations",
     "/ai-usecase": "the AI use-case registry",
@@ -18,4 +17,5 @@ CAPABILITIES = {
 def register(app: AsyncApp) -> None:
     for name, capability in CAPABILITIES.items():
         register_command(app, name, capability=capability)
+    approve.register(app)
     playbook.register(app)

@@ -28,6 +28,7 @@ def register_command(
     *,
     capability: str,
     subcommands: dict[str, SubHandler] | None = None,
+    fallback: Callable[[str, Any], Awaitable[SubHandler | None]] | None = None,
 ) -> None:
     """Route `name`. Words the catalogue lists but nobody implements yet say so plainly."""
     spec = BY_NAME[name]
@@ -47,8 +48,10 @@ def register_command(
             await ack(**help_message(name))
             return
         handler = implemented.get(word)
+        if handler is None and fallback is not None and word not in implemented:
+            handler = await fallback(word, context)
         if handler is not None:
-            await handler(ack=ack, command=command, args=rest, **kwargs)
+            await handler(ack=ack, command=command, args=rest, word=word, **kwargs)
             return
         if word in spec.words:
             await ack(**not_available_message(name, word if word != "@" else "@user", capability))

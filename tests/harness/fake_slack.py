@@ -186,6 +186,17 @@ class FakeSlack:
         with self._lock:
             return copy.deepcopy(self._workspace.views.get(view_id))
 
+    def last_opened_view_id(self, callback_id: str | None = None) -> str:
+        """The id the fake gave the newest modal the bot opened (optionally of one callback_id),
+        as a test needs it to submit that modal."""
+        with self._lock:
+            views = [v for v in self._workspace.views.values() if v.get("type") == "modal"
+                     and callback_id in (None, v.get("callback_id"))]
+        if not views:
+            raise AssertionError(f"no modal{' ' + callback_id if callback_id else ''} was opened;"
+                                 f" calls:\n{self.dump_calls()}")
+        return views[-1]["id"]
+
     def wait_for(self, predicate_or_method: str | Callable[[Call], bool], count: int = 1,
                  timeout: float = 10.0) -> list[Call]:
         """All matching calls once at least `count` are recorded; AssertionError after `timeout`."""

@@ -85,7 +85,8 @@ def _find_element(blocks: list[dict], action_id: str) -> tuple[str | None, dict 
 def block_actions(action_id: str, value: str | None = None, *, user_id: str = "U0USER",
                   channel_id: str = "C0CHAN", message_ts: str | None = None, block_id: str | None = None,
                   trigger_id: str | None = None, container: dict | None = None, view: dict | None = None,
-                  message: dict | None = None, response_url: str | None = None) -> dict:
+                  message: dict | None = None, response_url: str | None = None,
+                  state: dict | None = None) -> dict:
     """A click on an interactive element, in a message (default) or in `view`.
 
     Given the message (or view) that holds the element, block_id, value and element type
@@ -118,7 +119,7 @@ def block_actions(action_id: str, value: str | None = None, *, user_id: str = "U
                                 "is_ephemeral": False},
         channel={"id": channel_id, "name": channel_id.lower()},
         message=message,
-        state={"values": {}},
+        state={"values": state or {}},
         response_url=response_url or f"https://hooks.slack.com/actions/{TEAM_ID}/1/{secrets.token_hex(8)}",
     )
     return payload

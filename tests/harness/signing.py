@@ -81,15 +81,17 @@ class SignedSlackClient:
     def block_action(self, action_id: str, value: str | None = None, *, user_id: str = "U0USER",
                      channel_id: str = "C0CHAN", message_ts: str | None = None, block_id: str | None = None,
                      trigger_id: str | None = None, container: dict | None = None, view: dict | None = None,
-                     extra_headers: dict | None = None, signing: Signing = "valid") -> httpx.Response:
+                     state: dict | None = None, extra_headers: dict | None = None,
+                     signing: Signing = "valid") -> httpx.Response:
         """A click on `action_id`. With a fake and message_ts, the clicked message is the one the
-        fake stores, so block_id and value come from the bot's own button."""
+        fake stores, so block_id and value come from the bot's own button. `state` is the
+        message's state.values (e.g. ticked checkboxes) at the time of the click."""
         trigger_id = trigger_id or payloads.new_trigger_id()
         payload = payloads.block_actions(
             action_id, value, user_id=user_id, channel_id=channel_id, message_ts=message_ts, block_id=block_id,
             trigger_id=trigger_id, container=container, view=view,
             message=self._stored_message(channel_id, message_ts),
-            response_url=self._response_url(trigger_id),
+            response_url=self._response_url(trigger_id), state=state,
         )
         return self._send_interactive(payload, signing, extra_headers)
 

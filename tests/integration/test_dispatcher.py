@@ -194,3 +194,21 @@ async def test_pacing_spaces_messages_to_one_channel(db, fake, clock, make_dispa
     assert [m["text"] for m in fake.messages("C0GOV")] == ["0", "1", "2"]
     # Two waits of a second for C0GOV's 2nd and 3rd message; none for the other channel.
     assert d.sleeps.slept == [1.0, 1.0]
+
+
+async def test_a_template_that_cannot_render_fails_alone(db, fake, clock, make_dispatcher):
+    def broken(data):
+        raise ValueError("text attribute cannot exceed 75 characters")
+
+    d = make_dispatcher()
+    d.templates = {"broken": broken, "fine": lambda data: {"text": data["text"]}}
+    with db.session() as s:
+        outbox.enqueue(s, key="bad", method="chat.postMessage", channel="C0GOV",
+                       template="broken", payload={}, now=clock.now())
+        outbox.enqueue(s, key="good", method="chat.postMessage", channel="C0OTHER",
+                       template="fine", payload={"text": "still delivered"}, now=clock.now())
+    while await d.run_once():
+        pass
+    assert row(db, "bad").status == FAILED and "cannot exceed 75" in row(db, "bad").last_error
+    assert row(db, "good").status == SENT
+    assert [m["text"] for m in fake.messages("C0OTHER")] == ["still delivered"]

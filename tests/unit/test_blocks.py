@@ -1,5 +1,7 @@
 """Every Block Kit payload we render parses with slack_sdk's models and fits Slack's limits."""
 
+import json
+
 import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
@@ -13,7 +15,11 @@ from blocks.playbook import (
     summary_answer,
     usergroup_unresolved,
 )
+from blocks import approval_modals
+from blocks.approvals import TEMPLATES as APPROVAL_TEMPLATES
+from blocks.home import home_view as home_with
 from blocks.templates import TEMPLATES
+from services.approvals import AI_TOOL_MAX, REASON_MAX, REFERENCE_MAX, SUMMARY_MAX, TITLE_MAX
 from services.playbook import load_playbook, summary
 from tests.harness.server import EXAMPLE_PLAYBOOK
 
@@ -59,6 +65,7 @@ def test_every_template_is_registered_and_renders():
                              "actor": "system", "trigger": "SIGHUP"},
         "usergroup_unresolved": {"group": "legal", "error": "no_such_subteam", "hash": "abc"},
     }
+    samples |= {name: largest_view() for name in APPROVAL_TEMPLATES}
     assert set(TEMPLATES) == set(samples)
     for name, data in samples.items():
         assert_valid_message(TEMPLATES[name](data))
@@ -91,3 +98,77 @@ def test_summary_answer_for_the_example():
                                            ("refused", ["a: found b, expected c"] * 3)])
 def test_reload_answers(status, issues):
     assert_valid_message(reload_answer(status, hash_="abc", issues=issues))
+
+
+def largest_view(votes: int = 25, checklist: int = 12) -> dict:
+    """A request at every limit the service allows, with 25 decisions on it."""
+    vote = {"user": "U0REVIEWER1", "decision": "approve", "group": "g" * 40,
+            "reason": "r" * REASON_MAX, "at": "2026-03-02T09:00:00+00:00", "break_glass": True,
+            "confirmations": ["item-0"]}
+    items = [{"id": f"item-{i}", "text": "Checklist item text " * 10} for i in range(checklist)]
+    return {
+        "id": 123456, "kind": "launch", "audience": "external", "title": "T" * TITLE_MAX,
+        "reference": "https://example.com/" + "p" * (REFERENCE_MAX - 20),
+        "ai_tool": "A" * AI_TOOL_MAX, "summary": "S" * SUMMARY_MAX, "requester": "U0REQUESTER",
+        "origin_channel": "C0TEAM", "channel": "C0APPROVE", "status": "pending", "revision": 7,
+        "created_at": "2026-03-02T09:00:00+00:00", "updated_at": "2026-03-02T09:00:00+00:00",
+        "decided_at": None, "expires_at": "2026-03-16T09:00:00+00:00", "break_glass": False,
+        "state_version": 40,
+        "policy": {"required": 30, "distinct_groups": True,
+                   "approvers": [f"group-{i}" for i in range(10)], "checklist": items,
+                   "high_assurance": True, "self_approval": "never", "remind_after": "1d",
+                   "expire_after": "2w"},
+        "votes": [dict(vote, user=f"U0REV{i:04d}") for i in range(votes)],
+        "dismissed_count": 12,
+        "checklist_confirmed": [{"item": i["id"], "user": "U0REVIEWER1"} for i in items],
+        "approvals_count": votes, "final": False, "playbook_hash": "abcdef123456",
+        "playbook_version": 1,
+        "event": "vote", "actor": "U0REV0001", "last_vote": vote, "recipient": "U0REV0002",
+        "approvers_to_notify": [f"U0REV{i:04d}" for i in range(60)],
+        "usergroups_to_notify": ["S0LEGAL"], "note": "n" * 500, "reminder_number": 3,
+    }
+
+
+@pytest.mark.parametrize("status", ["pending", "approved", "rejected", "changes_requested",
+                                    "cancelled", "expired"])
+@pytest.mark.parametrize("name", sorted(APPROVAL_TEMPLATES))
+def test_approval_messages_at_their_largest_fit_slacks_limits(name, status):
+    view = largest_view()
+    view["status"] = status
+    assert_valid_message(APPROVAL_TEMPLATES[name](view))
+
+
+def test_the_request_message_keeps_all_25_votes():
+    message = APPROVAL_TEMPLATES["approval_request"](largest_view())
+    assert sum("U0REV00" in json.dumps(b) for b in message["blocks"]) == 25
+
+
+@pytest.mark.parametrize("build", [
+    lambda v: approval_modals.reason_modal(v, "reject"),
+    lambda v: approval_modals.reason_modal(v, "request_changes"),
+    approval_modals.confirm_modal,
+    approval_modals.resubmit_modal,
+    approval_modals.break_glass_modal,
+])
+def test_approval_modals_are_valid_views(build):
+    view = largest_view()
+    view["checklist_confirmed"] = []
+    modal = build(view)
+    assert len(modal["blocks"]) <= VIEW_BLOCKS
+    View(**modal).validate_json()
+
+
+def test_the_new_request_modal_with_a_large_playbook():
+    modal = approval_modals.new_request_modal(
+        kinds=[f"kind-{i}" for i in range(120)],
+        uses=[(f"use-{i}", "An AI use described at length " * 5) for i in range(120)],
+        checklists={f"kind-{i}": [f"item-{j}" for j in range(12)] for i in range(120)},
+        channel="C0TEAM")
+    View(**modal).validate_json()
+
+
+def test_app_home_with_many_requests_stays_within_100_blocks():
+    views = [largest_view(votes=3) for _ in range(500)]
+    home = home_with(waiting=views, mine=views, notice="n" * 5000)
+    assert len(home["blocks"]) <= VIEW_BLOCKS
+    View(**home).validate_json()

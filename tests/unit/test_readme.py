@@ -13,8 +13,14 @@ from tests.harness.paths import REPO_ROOT
 README = (REPO_ROOT / "README.md").read_text()
 
 
-def fenced(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", README, flags=re.S)
+def fenced(lang: str, text: str = README) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def section(title: str) -> str:
+    start = README.index(f"## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start:end if end != -1 else None]
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
@@ -46,7 +52,7 @@ def test_every_setting_is_documented():
         assert f"`{name.upper()}`" in README, f"{name.upper()} is missing from README"
 
 
-YAML_BLOCKS = fenced("yaml")
+YAML_BLOCKS = fenced("yaml", section("The playbook"))
 
 
 def test_the_readme_has_playbook_examples():

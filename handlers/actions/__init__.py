@@ -1,0 +1,7 @@
+from slack_bolt.async_app import AsyncApp
+
+from handlers.actions import approvals
+
+
+def register(app: AsyncApp) -> None:
+    approvals.register(app)

@@ -1,0 +1,145 @@
+"""Modal submissions of the sign-off flow. Bad input comes back on the field that has it
+(`response_action: errors`), and nothing is written."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from blocks import approval_modals
+from handlers.actions.approvals import decide
+from handlers.commands.approve import create
+from services import approvals
+
+# Service field names → the modal blocks that hold them.
+FIELD_BLOCKS = {"kind": "kind", "audience": "audience", "title": "title",
+                "reference": "reference", "ai_tool": "ai_tool", "summary": "summary",
+                "declared_uses": "uses", "reason": "reason",
+                "restated_reference": "restated_reference", "confirmations": "confirmations"}
+
+
+def value(view: dict[str, Any], block_id: str) -> Any:
+    element = (view["state"]["values"].get(block_id) or {}).get("value") or {}
+    kind = element.get("type")
+    if kind in ("static_select", "radio_buttons"):
+        return (element.get("selected_option") or {}).get("value")
+    if kind in ("multi_static_select", "checkboxes"):
+        return [o["value"] for o in element.get("selected_options") or []]
+    text = element.get("value")
+    return text.strip() if isinstance(text, str) else text
+
+
+def errors_on(block_id: str, message: str) -> dict[str, Any]:
+    return {"response_action": "errors", "errors": {block_id: message[:2000]}}
+
+
+async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
+                 context: Any) -> None:
+    services = context["services"]
+    fields = {"kind": value(view, "kind"), "audience": value(view, "audience") or "internal",
+              "title": value(view, "title") or "", "reference": value(view, "reference") or "",
+              "ai_tool": value(view, "ai_tool") or None, "summary": value(view, "summary") or ""}
+    user = body["user"]["id"]
+    channel = view.get("private_metadata") or None
+    try:
+        created = await create(services, fields=fields, requester=user, origin_channel=channel,
+                               declared_uses=value(view, "uses") or [])
+    except approvals.ApprovalInputError as exc:
+        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "title"), exc.message))
+        return
+    await ack()
+    if channel:
+        await client.chat_postEphemeral(
+            channel=channel, user=user,
+            text=f"Sign-off #{created['id']} requested in <#{created['channel']}>. "
+            "Approvers are told.")
+
+
+def _ids(view: dict[str, Any]) -> list[str]:
+    return view.get("private_metadata", "").split(":")
+
+
+async def on_reason(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    request_id, revision, decision = _ids(view)
+    try:
+        result = await decide(context["services"], request_id=int(request_id),
+                              revision=int(revision), user=body["user"]["id"],
+                              decision=decision, reason=value(view, "reason") or "")
+    except approvals.ApprovalInputError as exc:
+        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "reason"), exc.message))
+        return
+    if result.outcome == "denied":
+        await ack(**errors_on("reason", result.message))
+        return
+    await ack()
+
+
+async def on_confirm(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    request_id, revision = _ids(view)[:2]
+    try:
+        result = await decide(context["services"], request_id=int(request_id),
+                              revision=int(revision), user=body["user"]["id"], decision="approve",
+                              reason=value(view, "reason") or "",
+                              restated_reference=value(view, "restated_reference") or "",
+                              confirmations=value(view, "confirmations") or [])
+    except approvals.ApprovalInputError as exc:
+        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "reason"), exc.message))
+        return
+    if result.outcome == "denied":
+        block = "confirmations" if result.missing_checklist else "reason"
+        await ack(**errors_on(block, result.message))
+        return
+    await ack()
+
+
+async def on_break_glass(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                         context: Any) -> None:
+    request_id, revision = _ids(view)[:2]
+    reason = value(view, "reason") or ""
+    if not reason:
+        await ack(**errors_on("reason", "Say why this cannot wait for another approver."))
+        return
+    try:
+        result = await decide(context["services"], request_id=int(request_id),
+                              revision=int(revision), user=body["user"]["id"], decision="approve",
+                              reason=reason, break_glass_reason=reason)
+    except approvals.ApprovalInputError as exc:
+        await ack(**errors_on("reason", exc.message))
+        return
+    if result.outcome == "denied":
+        await ack(**errors_on("reason", result.message))
+        return
+    await ack()
+
+
+async def on_resubmit(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                      context: Any) -> None:
+    services = context["services"]
+    request_id = int(_ids(view)[0])
+
+    def write() -> Any:
+        with services.db.session() as s:
+            return approvals.resubmit(s, request_id=request_id, user=body["user"]["id"],
+                                      now=services.clock.now(),
+                                      reference=value(view, "reference") or None,
+                                      summary=value(view, "summary"))
+
+    try:
+        result = await asyncio.to_thread(write)
+    except approvals.ApprovalInputError as exc:
+        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "reference"), exc.message))
+        return
+    if result.outcome == "denied":
+        await ack(**errors_on("reference", result.message))
+        return
+    await ack()
+
+
+def register(app: AsyncApp) -> None:
+    app.view(approval_modals.NEW)(on_new)
+    app.view(approval_modals.REASON)(on_reason)
+    app.view(approval_modals.CONFIRM)(on_confirm)
+    app.view(approval_modals.RESUBMIT)(on_resubmit)
+    app.view(approval_modals.BREAK_GLASS)(on_break_glass)

@@ -1,0 +1,121 @@
+"""Opening a request: validate everything first, then one transaction writes it all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
+from models.approval import PENDING, ApprovalRequest
+from services.playbook.loader import LoadedPlaybook
+from services.playbook.schema import AUDIENCES
+from services.playbook.snapshot import ApprovalPolicy, approval_policy
+
+from . import record
+from .errors import ApprovalInputError
+from .limits import AI_TOOL_MAX, REFERENCE_MAX, SUMMARY_MAX, TITLE_MAX
+from .policy import GroupMembers, approver_users, usergroups
+from .refs import normalize_ref
+from .views import request_view
+
+
+def check_text(errors: dict[str, str], field: str, label: str, value: str | None, limit: int, *,
+               required: str | None = None) -> str | None:
+    """Strip `value`; record an error for a missing (when `required` says what is expected)
+    or over-long one. Returns the stripped text, None for an empty one."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            errors[field] = f"{label} is missing: {required}."
+        return None
+    if len(text) > limit:
+        errors[field] = f"{label} is {len(text)} characters long; the limit is {limit}."
+    return text
+
+
+def open_request(
+    session: Session,
+    *,
+    playbook: LoadedPlaybook,
+    kind: str,
+    audience: str,
+    title: str,
+    reference: str,
+    requester: str,
+    now: datetime,
+    group_members: GroupMembers,
+    ai_tool: str | None = None,
+    summary: str = "",
+    origin_channel: str | None = None,
+    declared_uses: Sequence[str] = (),
+) -> ApprovalRequest:
+    """Open a request for sign-off under the playbook's current rule for (kind, audience).
+
+    Raises ApprovalInputError (nothing written) for an unknown kind or audience, a missing or
+    over-long field, or a declared use the playbook puts off limits (its own text is the message).
+    """
+    pb = playbook.playbook
+    policy, clean = _validate(pb, kind=kind, audience=audience, title=title, reference=reference,
+                              ai_tool=ai_tool, summary=summary, declared_uses=declared_uses)
+    request = ApprovalRequest(
+        kind=kind, audience=audience, title=clean["title"], reference=clean["reference"],
+        ref_key=normalize_ref(clean["reference"]), ai_tool=clean["ai_tool"],
+        summary=clean["summary"] or "", requester=requester, origin_channel=origin_channel,
+        channel=policy.channel, status=PENDING, revision=1,
+        policy=policy.model_dump(mode="json"), playbook_hash=playbook.content_hash,
+        playbook_version=playbook.version, created_at=now, updated_at=now,
+    )
+    session.add(request)
+    session.flush()  # the id names the outbox keys and the timers
+    request.message_key = record.key(request, f"r{request.revision}:post")
+    approvers = [u for u in approver_users(policy, group_members) if u != requester]
+    record.schedule_lifecycle(session, request, now=now, remind_after=policy.remind_after,
+                              expire_after=policy.expire_after, approvers=approvers)
+    session.flush()
+    record.log(session, request, now=now, actor=requester, action="approval.requested",
+               kind=kind, audience=audience, title=request.title, reference=request.reference,
+               ref_key=request.ref_key, ai_tool=request.ai_tool, channel=request.channel,
+               origin_channel=origin_channel, declared_uses=list(declared_uses),
+               playbook_hash=playbook.content_hash, playbook_version=playbook.version,
+               approvers=approvers)
+    view = request_view(session, request)
+    record.post(session, request, view, now=now)
+    record.thread_reply(session, request, view, suffix="r1:notice", template=record.T_THREAD_NOTICE,
+                        extras={"event": "opened", "actor": requester, "approvers_to_notify": approvers,
+                                "usergroups_to_notify": usergroups(policy), "note": None}, now=now)
+    for user in approvers:
+        record.direct(session, request, view, suffix=f"r1:dm:{user}", template=record.T_DM, user=user,
+                      extras={"event": "opened", "actor": requester, "note": None}, now=now)
+    return request
+
+
+def _validate(pb, *, kind: str, audience: str, title: str, reference: str, ai_tool: str | None,  # noqa: ANN001
+              summary: str | None, declared_uses: Sequence[str]) -> tuple[ApprovalPolicy, dict]:
+    known = list(pb.approvals)
+    if kind not in pb.approvals:
+        listing = ", ".join(known) if known else "none: the playbook defines no approval kinds"
+        raise ApprovalInputError("kind", f"'{kind}' is not a kind of sign-off in the playbook. Known kinds: {listing}.")
+    if audience not in AUDIENCES:
+        raise ApprovalInputError("audience", f"'{audience}' is not an audience; choose internal or external.")
+    off_limits = {use.id: use.text for use in pb.off_limits}
+    for use in declared_uses:
+        if use in off_limits:
+            raise ApprovalInputError("declared_uses", off_limits[use])
+    allowed = {use.id for use in pb.allowed_uses}
+    errors: dict[str, str] = {}
+    unknown = [use for use in declared_uses if use not in allowed]
+    if unknown:
+        listing = ", ".join(sorted(allowed)) or "none"
+        errors["declared_uses"] = f"'{unknown[0]}' is not a use named in the playbook (allowed uses: {listing})."
+    clean = {
+        "title": check_text(errors, "title", "The title", title, TITLE_MAX,
+                            required="say in a few words what is being signed off"),
+        "reference": check_text(errors, "reference", "The reference", reference, REFERENCE_MAX,
+                                required="give the PR URL, commit SHA, document URL or launch name being signed off"),
+        "ai_tool": check_text(errors, "ai_tool", "The AI tool", ai_tool, AI_TOOL_MAX),
+        "summary": check_text(errors, "summary", "The summary", summary, SUMMARY_MAX),
+    }
+    if errors:
+        raise ApprovalInputError.collect(errors)
+    return approval_policy(pb, kind, audience), clean  # type: ignore[arg-type]
