@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -27,12 +28,42 @@ def checked_items(body: dict[str, Any]) -> list[str]:
     return items
 
 
-async def tell(body: dict[str, Any], respond: Any, client: Any, services: Any, text: str) -> None:
-    """Answer the clicker: ephemerally where the click came from, on Home by republishing."""
-    if body.get("response_url"):
-        await respond(response_type="ephemeral", replace_original=False, text=text)
-    else:
-        await publish_home(client, services, body["user"]["id"], notice=text)
+@dataclass
+class Click:
+    """One press of a sign-off button, with the ways to answer the person who pressed it."""
+
+    services: Any
+    body: dict[str, Any]
+    respond: Any
+    client: Any
+    request_id: int
+    revision: int
+
+    @classmethod
+    def of(cls, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any,
+           context: Any) -> Click:
+        request_id, revision = parse_action_value(action["value"])
+        return cls(context["services"], body, respond, client, request_id, revision)
+
+    @property
+    def user(self) -> str:
+        return self.body["user"]["id"]
+
+    async def tell(self, text: str) -> None:
+        """Ephemerally where the click came from; on App Home by republishing it."""
+        if self.body.get("response_url"):
+            await self.respond(response_type="ephemeral", replace_original=False, text=text)
+        else:
+            await publish_home(self.client, self.services, self.user, notice=text)
+
+    async def load(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        loaded = await load_request(self.services, self.request_id)
+        if loaded is None:
+            await self.tell(f"Sign-off #{self.request_id} does not exist.")
+        return loaded
+
+    async def open_modal(self, view: dict[str, Any]) -> None:
+        await self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
 
 
 async def decide(services: Any, *, request_id: int, revision: int, user: str, decision: str,
@@ -57,82 +88,69 @@ async def decide(services: Any, *, request_id: int, revision: int, user: str, de
 async def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
                      client: Any, context: Any) -> None:
     await ack()
-    services = context["services"]
-    request_id, revision = parse_action_value(action["value"])
-    loaded = await load_request(services, request_id)
+    click = Click.of(body, action, respond, client, context)
+    loaded = await click.load()
     if loaded is None:
-        await tell(body, respond, client, services, f"Sign-off #{request_id} does not exist.")
         return
     view, snapshot = loaded
-    user = body["user"]["id"]
-    if user == view["requester"] and snapshot.get("self_approval") == "break_glass" \
+    if click.user == view["requester"] and snapshot.get("self_approval") == "break_glass" \
             and view["status"] == "pending":
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=approval_modals.break_glass_modal(view))
+        await click.open_modal(approval_modals.break_glass_modal(view))
         return
     if snapshot.get("high_assurance"):
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=approval_modals.confirm_modal(view))
+        await click.open_modal(approval_modals.confirm_modal(view))
         return
     try:
-        result = await decide(services, request_id=request_id, revision=revision,
-                              user=user, decision="approve", confirmations=checked_items(body))
+        result = await decide(click.services, request_id=click.request_id,
+                              revision=click.revision, user=click.user, decision="approve",
+                              confirmations=checked_items(body))
     except approvals.ApprovalInputError as exc:
-        await tell(body, respond, client, services, exc.message)
+        await click.tell(exc.message)
         return
-    await tell(body, respond, client, services, result.message)
+    await click.tell(result.message)
 
 
 async def on_reason_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
                            respond: Any, context: Any) -> None:
     await ack()
-    services = context["services"]
-    request_id, _ = parse_action_value(action["value"])
-    loaded = await load_request(services, request_id)
-    if loaded is None:
-        await tell(body, respond, client, services, f"Sign-off #{request_id} does not exist.")
-        return
-    decision = "reject" if action["action_id"] == REJECT else "request_changes"
-    await client.views_open(trigger_id=body["trigger_id"],
-                            view=approval_modals.reason_modal(loaded[0], decision))
+    click = Click.of(body, action, respond, client, context)
+    loaded = await click.load()
+    if loaded is not None:
+        decision = "reject" if action["action_id"] == REJECT else "request_changes"
+        await click.open_modal(approval_modals.reason_modal(loaded[0], decision))
 
 
 async def on_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
                     client: Any, context: Any) -> None:
     await ack()
-    services = context["services"]
-    request_id, _ = parse_action_value(action["value"])
-    user = body["user"]["id"]
-    is_admin = user in services.playbook.current.playbook.admins
+    click = Click.of(body, action, respond, client, context)
+    services = click.services
+    is_admin = click.user in services.playbook.current.playbook.admins
 
     def write() -> Any:
         with services.db.session() as s:
-            return approvals.cancel(s, request_id=request_id, user=user,
+            return approvals.cancel(s, request_id=click.request_id, user=click.user,
                                     now=services.clock.now(), is_admin=is_admin)
 
     try:
         result = await asyncio.to_thread(write)
     except approvals.ApprovalInputError as exc:
-        await tell(body, respond, client, services, exc.message)
+        await click.tell(exc.message)
         return
-    await tell(body, respond, client, services, result.message)
+    await click.tell(result.message)
 
 
 async def on_resubmit(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
                       respond: Any, context: Any) -> None:
     await ack()
-    services = context["services"]
-    request_id, _ = parse_action_value(action["value"])
-    loaded = await load_request(services, request_id)
+    click = Click.of(body, action, respond, client, context)
+    loaded = await click.load()
     if loaded is None:
-        await tell(body, respond, client, services, f"Sign-off #{request_id} does not exist.")
         return
-    if loaded[0]["requester"] != body["user"]["id"]:
-        await tell(body, respond, client, services,
-                   "Only the requester can resubmit a new revision of this request.")
+    if loaded[0]["requester"] != click.user:
+        await click.tell("Only the requester can resubmit a new revision of this request.")
         return
-    await client.views_open(trigger_id=body["trigger_id"],
-                            view=approval_modals.resubmit_modal(loaded[0]))
+    await click.open_modal(approval_modals.resubmit_modal(loaded[0]))
 
 
 async def on_checkbox(ack: Any) -> None:

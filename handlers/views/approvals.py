@@ -47,7 +47,10 @@ async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: A
         created = await create(services, fields=fields, requester=user, origin_channel=channel,
                                declared_uses=value(view, "uses") or [])
     except approvals.ApprovalInputError as exc:
-        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "title"), exc.message))
+        # Every bad field at once, each on its own input.
+        await ack(response_action="errors", errors={
+            FIELD_BLOCKS.get(field, "title"): message[:2000]
+            for field, message in exc.errors.items()})
         return
     await ack()
     if channel:
@@ -61,57 +64,45 @@ def _ids(view: dict[str, Any]) -> list[str]:
     return view.get("private_metadata", "").split(":")
 
 
-async def on_reason(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
-    request_id, revision, decision = _ids(view)
-    try:
-        result = await decide(context["services"], request_id=int(request_id),
-                              revision=int(revision), user=body["user"]["id"],
-                              decision=decision, reason=value(view, "reason") or "")
-    except approvals.ApprovalInputError as exc:
-        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "reason"), exc.message))
-        return
-    if result.outcome == "denied":
-        await ack(**errors_on("reason", result.message))
-        return
-    await ack()
-
-
-async def on_confirm(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+async def submit_decision(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any,
+                          *, decision: str, field_block: str, **extra: Any) -> None:
+    """Decide from a modal; a refusal or bad input comes back on the modal, nothing closes."""
     request_id, revision = _ids(view)[:2]
     try:
         result = await decide(context["services"], request_id=int(request_id),
-                              revision=int(revision), user=body["user"]["id"], decision="approve",
-                              reason=value(view, "reason") or "",
-                              restated_reference=value(view, "restated_reference") or "",
-                              confirmations=value(view, "confirmations") or [])
+                              revision=int(revision), user=body["user"]["id"],
+                              decision=decision, **extra)
     except approvals.ApprovalInputError as exc:
-        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "reason"), exc.message))
+        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, field_block), exc.message))
         return
     if result.outcome == "denied":
-        block = "confirmations" if result.missing_checklist else "reason"
+        block = "confirmations" if result.missing_checklist and "confirmations" in \
+            view["state"]["values"] else field_block
         await ack(**errors_on(block, result.message))
         return
     await ack()
 
 
+async def on_reason(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    await submit_decision(ack, body, view, context, decision=_ids(view)[2],
+                          field_block="reason", reason=value(view, "reason") or "")
+
+
+async def on_confirm(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    await submit_decision(ack, body, view, context, decision="approve", field_block="reason",
+                          reason=value(view, "reason") or "",
+                          restated_reference=value(view, "restated_reference") or "",
+                          confirmations=value(view, "confirmations") or [])
+
+
 async def on_break_glass(ack: Any, body: dict[str, Any], view: dict[str, Any],
                          context: Any) -> None:
-    request_id, revision = _ids(view)[:2]
     reason = value(view, "reason") or ""
     if not reason:
         await ack(**errors_on("reason", "Say why this cannot wait for another approver."))
         return
-    try:
-        result = await decide(context["services"], request_id=int(request_id),
-                              revision=int(revision), user=body["user"]["id"], decision="approve",
-                              reason=reason, break_glass_reason=reason)
-    except approvals.ApprovalInputError as exc:
-        await ack(**errors_on("reason", exc.message))
-        return
-    if result.outcome == "denied":
-        await ack(**errors_on("reason", result.message))
-        return
-    await ack()
+    await submit_decision(ack, body, view, context, decision="approve", field_block="reason",
+                          reason=reason, break_glass_reason=reason)
 
 
 async def on_resubmit(ack: Any, body: dict[str, Any], view: dict[str, Any],
