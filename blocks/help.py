@@ -32,10 +32,12 @@ COMMANDS: tuple[Command, ...] = (
     ), ("", "list")),
     Command("/ai-incident", "Report an AI incident and page whoever is on call.", (
         Usage("/ai-incident", "open an incident report form"),
-        Usage("/ai-incident sev1|sev2|sev3 <title>", "report directly, e.g. "
-              "`/ai-incident sev1 Prompt injection in support bot`"),
-        Usage("/ai-incident timeline", "the timeline of this channel's incident"),
-    ), ("", "sev1", "sev2", "sev3", "timeline")),
+        Usage("/ai-incident <severity> <title>", "report directly, e.g. "
+              "`/ai-incident sev1 Prompt injection in support bot`; severities come from the "
+              "playbook"),
+        Usage("/ai-incident timeline [id]", "the timeline of this channel's (or that) incident"),
+        Usage("\u22ee on a message → Report as AI incident", "report that message"),
+    ), ("", "timeline")),
     Command("/ai-oncall", "Who is on call for AI incidents.", (
         Usage("/ai-oncall", "who is on call now, and the next handoffs"),
         Usage("/ai-oncall @user", "that person's upcoming shifts"),

@@ -66,10 +66,11 @@ def summary_answer(summary: str, *, short_hash: str, problems: dict[str, str]) -
             "blocks": [b.to_dict() for b in blocks]}
 
 
-def plain_answer(text: str, *, title: str | None = None) -> dict[str, Any]:
+def plain_answer(text: str, *, title: str | None = None, code: bool = True) -> dict[str, Any]:
+    """An ephemeral answer of many lines; `code=False` keeps @mentions clickable."""
     blocks: list = [HeaderBlock(text=title)] if title else []
     blocks += code_sections(text.splitlines(), max_sections=_MAX_SECTIONS,
-                            overflow="…and {count} more lines.")
+                            overflow="…and {count} more lines.", code=code)
     return {"response_type": "ephemeral", "text": title or text[:200],
             "blocks": [b.to_dict() for b in blocks]}
 

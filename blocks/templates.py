@@ -3,11 +3,13 @@
 from collections.abc import Callable
 from typing import Any
 
-from blocks import approvals, playbook
+from blocks import approvals, incidents, oncall, playbook
 
 TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "playbook_applied": playbook.playbook_applied,
     "playbook_refused": playbook.playbook_refused,
     "usergroup_unresolved": playbook.usergroup_unresolved,
     **approvals.TEMPLATES,
+    **incidents.TEMPLATES,
+    **oncall.TEMPLATES,
 }

@@ -7,12 +7,14 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 SECTION_LIMIT = 3000  # characters in one section's text
 
 
-def code_sections(lines: list[str], *, max_sections: int, overflow: str) -> list[SectionBlock]:
-    """Lines as monospace sections; what does not fit ends in one sentence saying so.
-
-    `overflow` is formatted with {count}, the number of lines left out.
+def code_sections(lines: list[str], *, max_sections: int, overflow: str,
+                  code: bool = True) -> list[SectionBlock]:
+    """Lines as sections (monospace unless `code` is false, so mentions render); what does
+    not fit ends in one sentence saying so. `overflow` is formatted with {count}, the
+    number of lines left out.
     """
-    budget = SECTION_LIMIT - len("```\n\n```") - 10
+    fence = "```" if code else ""
+    budget = SECTION_LIMIT - 2 * len(fence) - 10
     chunks: list[list[str]] = [[]]
     size = 0
     shown = 0
@@ -26,7 +28,8 @@ def code_sections(lines: list[str], *, max_sections: int, overflow: str) -> list
         chunks[-1].append(line)
         size += len(line) + 1
         shown += 1
-    sections = [SectionBlock(text=MarkdownTextObject(text="```\n" + "\n".join(c) + "\n```"))
+    sections = [SectionBlock(text=MarkdownTextObject(
+                    text=f"{fence}\n" + "\n".join(c) + f"\n{fence}" if code else "\n".join(c)))
                 for c in chunks if c]
     if shown < len(lines):
         sections.append(SectionBlock(text=MarkdownTextObject(

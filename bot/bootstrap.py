@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import escalation
 from bot import migrate
 from bot.clock import Clock, OffsetFileClock, SystemClock
 from bot.clockwork import Clockwork
@@ -105,12 +106,12 @@ def build_clockwork(services: Services) -> Clockwork:
         ),
     )
     runner = TimerRunner(services.db, services.clock, owner=owner)
-    for kind, handler in approvals.TIMER_HANDLERS.items():
+    for kind, handler in {**approvals.TIMER_HANDLERS, **escalation.TIMER_HANDLERS}.items():
         runner.register(kind, handler)
     clockwork = Clockwork(
         dispatcher=dispatcher,
         timers=runner,
-        leadership=Leadership(services.db.engine),
+        leadership=Leadership(services.db.engine, elect=s.clock_leader_election),
         db=services.db,
         clock=services.clock,
         poll_interval=s.outbox_poll_interval,

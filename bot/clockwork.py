@@ -97,7 +97,10 @@ class Clockwork:
         leader = await asyncio.to_thread(self.leadership.refresh)
         if leader and not self._led:
             # Work starts only after the take-over, so it never resets a row we just claimed.
-            await asyncio.to_thread(self._take_over)
+            # Without exclusive leadership, rows in flight may be another live clock's: their
+            # leases, not a take-over, hand them on.
+            if self.leadership.exclusive:
+                await asyncio.to_thread(self._take_over)
             self._led = True
             self.dispatcher.wake()
             await self._sweep_now()

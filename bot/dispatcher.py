@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 METADATA_EVENT = "countersign_outbox"
 # Slack-level errors worth another try; anything else ok=false is final.
 CLOCK_SKEW_MARGIN = 300.0
+# Errors that mean the call's effect already holds (an earlier attempt got through).
+ALREADY_DONE = {"already_in_channel", "already_pinned", "already_reacted"}
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable",
                     "request_timeout", "team_added_to_org"}
 
@@ -57,6 +59,10 @@ class _Retry(Exception):
 
 class _Permanent(Exception):
     pass
+
+
+class _AlreadyDone(Exception):
+    """Slack refused because the effect is already there: for us, delivered."""
 
 
 class Dispatcher:
@@ -151,7 +157,11 @@ class Dispatcher:
                 await self._record_sent(msg, found)
                 return
             await self._pace(args.get("channel"))
-            response = await self._call(msg.method, args)
+            try:
+                response = await self._call(msg.method, args)
+            except _AlreadyDone as done:
+                log.info("outbox %s (%s): %s, so it is done", msg.key, msg.method, done)
+                response = {"ok": True, "already": str(done)}
             await self._record_sent(msg, response)
         except _Permanent as exc:
             await self._record_failed(msg, str(exc))
@@ -191,7 +201,7 @@ class Dispatcher:
             response = await self.client.api_call(method, json=args)
             return dict(response.data) if isinstance(response.data, dict) else {}
         except SlackApiError as exc:
-            raise self._classify(exc) from exc
+            raise self._classify(exc) from exc  # _Retry, _Permanent or _AlreadyDone
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise _Retry(f"{type(exc).__name__}: {exc}", after=None, maybe_sent=True) from exc
 
@@ -209,6 +219,8 @@ class Dispatcher:
             return _Retry(f"HTTP {status}", after=None, maybe_sent=True)
         if error in TRANSIENT_ERRORS:
             return _Retry(str(error), after=None, maybe_sent=True)
+        if error in ALREADY_DONE:
+            return _AlreadyDone(str(error))
         return _Permanent(str(error or f"HTTP {status}"))
 
     async def _find_posted(self, msg: OutboxMessage, args: dict[str, Any]) -> dict | None:
@@ -244,11 +256,10 @@ class Dispatcher:
     async def _record_sent(self, msg: OutboxMessage, response: dict[str, Any]) -> None:
         now = self.clock.now()
         channel = response.get("channel") or (response.get("view") or {}).get("id")
+        if isinstance(channel, dict):  # conversations.* answer with the whole channel
+            channel = channel.get("id")
         ts = response.get("ts") or response.get("message_ts")
         kept = {k: v for k, v in response.items() if k in ("channel", "ts", "view", "message_ts")}
-        if msg.method in ("conversations.create", "conversations.open"):
-            kept["channel"] = response.get("channel")
-            channel = (response.get("channel") or {}).get("id")
 
         def record() -> None:
             with self.db.session() as s:

@@ -23,10 +23,13 @@ LOCK_KEY = 0x436F756E746572  # "Counter"
 
 
 class Leadership:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, elect: bool = True) -> None:
         self.engine = engine
         self._conn: Connection | None = None
-        self._always = engine.dialect.name != "postgresql"
+        self._always = engine.dialect.name != "postgresql" or not elect
+        # Whether leading means being the only one at work (SQLite is one process by design);
+        # only then may a new leader take back rows another process left in flight.
+        self.exclusive = engine.dialect.name != "postgresql" or elect
 
     @property
     def is_leader(self) -> bool:

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     outbox_lease: float = Field(default=60.0, gt=0)
     timer_sweep_interval: float = Field(default=5.0, gt=0)
     leader_refresh_interval: float = Field(default=5.0, gt=0)
+    # On PostgreSQL one clock leads; off, every clock works and only the row claims keep
+    # each timer and message single (how the tests prove that they do).
+    clock_leader_election: bool = True
     # Reload when the playbook file's content changes; 0 turns watching off (SIGHUP and
     # /ai-playbook reload still work).
     playbook_watch_interval: float = Field(default=10.0, ge=0)

@@ -4,7 +4,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import actions, commands, errors, events, middleware, views
+from handlers import actions, commands, errors, events, middleware, shortcuts, views
 
 
 def register_listeners(app: AsyncApp, services: Any) -> None:
@@ -13,4 +13,5 @@ def register_listeners(app: AsyncApp, services: Any) -> None:
     commands.register(app)
     actions.register(app)
     views.register(app)
+    shortcuts.register(app)
     events.register(app)

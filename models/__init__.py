@@ -3,6 +3,7 @@
 from models.approval import ApprovalRequest, ApprovalVote, ChecklistConfirmation
 from models.audit import AuditEvent
 from models.inbound import InboundDelivery
+from models.incident import Incident, IncidentPage, OncallOverride
 from models.outbox import OutboxMessage
 from models.timer import Timer
 
@@ -12,6 +13,9 @@ __all__ = [
     "AuditEvent",
     "ChecklistConfirmation",
     "InboundDelivery",
+    "Incident",
+    "IncidentPage",
+    "OncallOverride",
     "OutboxMessage",
     "Timer",
 ]

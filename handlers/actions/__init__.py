@@ -1,7 +1,8 @@
 from slack_bolt.async_app import AsyncApp
 
-from handlers.actions import approvals
+from handlers.actions import approvals, incidents
 
 
 def register(app: AsyncApp) -> None:
     approvals.register(app)
+    incidents.register(app)

@@ -2,12 +2,10 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.commands import approve, playbook
+from handlers.commands import approve, incident, oncall, playbook
 from handlers.commands.router import register_command
 
 CAPABILITIES = {
-    "/ai-incident": "AI incident escalation",
-    "/ai-oncall": "on-call rotations",
     "/ai-usecase": "the AI use-case registry",
     "/ai-vendor": "the AI vendor registry",
     "/ai-audit": "the audit log",
@@ -18,4 +16,6 @@ def register(app: AsyncApp) -> None:
     for name, capability in CAPABILITIES.items():
         register_command(app, name, capability=capability)
     approve.register(app)
+    incident.register(app)
+    oncall.register(app)
     playbook.register(app)

@@ -212,3 +212,21 @@ async def test_a_template_that_cannot_render_fails_alone(db, fake, clock, make_d
     assert row(db, "bad").status == FAILED and "cannot exceed 75" in row(db, "bad").last_error
     assert row(db, "good").status == SENT
     assert [m["text"] for m in fake.messages("C0OTHER")] == ["still delivered"]
+
+
+async def test_conversation_calls_record_the_channel_id_and_already_done_counts_as_sent(
+        db, fake, clock, make_dispatcher):
+    owe(db, clock, "create", channel=None, method="conversations.create",
+        payload={"name": "ai-inc-20261125-test"})
+    d = make_dispatcher()
+    while await d.run_once():
+        pass
+    created = row(db, "create")
+    assert created.status == SENT and created.result_channel.startswith("C")
+    for key in ("invite-1", "invite-2"):  # the second finds the user already there
+        owe(db, clock, key, channel=None, method="conversations.invite",
+            payload={"channel": created.result_channel, "users": "U0SOMEONE"})
+        while await d.run_once():
+            pass
+        assert row(db, key).status == SENT
+    assert [c.args["users"] for c in fake.calls_to("conversations.invite")] == ["U0SOMEONE"] * 2

@@ -17,6 +17,7 @@ from blocks.playbook import (
 )
 from blocks import approval_modals
 from blocks.approvals import TEMPLATES as APPROVAL_TEMPLATES
+from blocks.incidents import TEMPLATES as INCIDENT_TEMPLATES
 from blocks.home import home_view as home_with
 from blocks.templates import TEMPLATES
 from services.approvals import AI_TOOL_MAX, REASON_MAX, REFERENCE_MAX, SUMMARY_MAX, TITLE_MAX
@@ -66,6 +67,13 @@ def test_every_template_is_registered_and_renders():
         "usergroup_unresolved": {"group": "legal", "error": "no_such_subteam", "hash": "abc"},
     }
     samples |= {name: largest_view() for name in APPROVAL_TEMPLATES}
+    samples |= {name: largest_incident() for name in INCIDENT_TEMPLATES}
+    samples["oncall_override"] = {
+        "override": {"id": 1, "rotation": "ai-primary", "user": "U0SUB", "start": "2026-12-24T18:00:00+01:00",
+                     "end": "2026-12-27T09:00:00+01:00", "created_by": "U0ADMIN",
+                     "created_at": "2026-12-01T10:00:00+00:00", "cancelled": False,
+                     "covered": ["U0PRI1"]},
+        "event": {"type": "override_added", "actor": "U0ADMIN"}, "recipient": "U0SUB"}
     assert set(TEMPLATES) == set(samples)
     for name, data in samples.items():
         assert_valid_message(TEMPLATES[name](data))
@@ -172,3 +180,62 @@ def test_app_home_with_many_requests_stays_within_100_blocks():
     home = home_with(waiting=views, mine=views, notice="n" * 5000)
     assert len(home["blocks"]) <= VIEW_BLOCKS
     View(**home).validate_json()
+
+
+def largest_incident(status: str = "open", event_type: str = "paged") -> dict:
+    return {
+        "id": 99999, "severity": "sev1", "severity_description": "d" * 300,
+        "title": "T" * 150, "category": "data_exposure", "category_label": "Data exposure",
+        "description": "D" * 3000, "reporter": "U0REPORTER",
+        "source_permalink": "https://acme.slack.com/archives/C1/p1", "affected": "A" * 200,
+        "status": status, "final": status == "resolved", "channel": "C0INCIDENT",
+        "channel_name": "ai-inc-20261125-x", "announce_channel": "C0INC",
+        "governance_channel": "C0GOV", "summary_channel": "C0INCIDENT",
+        "opened_at": "2026-11-25T09:00:00+00:00", "updated_at": "2026-11-25T09:00:00+00:00",
+        "acknowledged_by": "U0PRI1", "acknowledged_at": "2026-11-25T09:07:00+00:00",
+        "resolved_by": "U0PRI1", "resolved_at": "2026-11-25T10:00:00+00:00",
+        "resolution_summary": "S" * 3000, "postmortem_url": "https://wiki.example/pm/1",
+        "revisit_usecase": True, "last_update_at": None, "update_every": "30m",
+        "update_snoozed_until": None, "next_reminder_at": None, "escalation_run": 3,
+        "chain": {"policy": "critical", "repeat": 10, "incident_channel": True,
+                  "steps": [{"target": f"rotation:rotation-{i}", "wait": "5m"} for i in range(20)]},
+        "pages": [{"user": f"U0P{i:04d}", "channel": None, "target": "group:everyone",
+                   "round": i // 20, "step": i % 20, "at": "2026-11-25T09:00:00+00:00"}
+                  for i in range(300)],
+        "protocol": [{"id": f"p{i}", "text": "Protocol item " * 20} for i in range(8)],
+        "playbook_version": 1, "playbook_hash": "abcdef123456", "state_version": 9,
+        "event": {"type": event_type, "actor": "U0PRI1", "at": "2026-11-25T09:00:00+00:00",
+                  "round": 2, "step": 4, "target": "rotation:ai-primary", "user": "U0PRI1",
+                  "users": [f"U0P{i:04d}" for i in range(200)], "channels": ["C0GOV"],
+                  "text": "U" * 3000, "minutes": 30, "reason": "name_taken"},
+        "recipient": "U0PRI1",
+    }
+
+
+@pytest.mark.parametrize("status", ["open", "acknowledged", "resolved"])
+@pytest.mark.parametrize("event_type", ["opened", "paged", "acknowledged", "unacknowledged",
+                                        "resolved", "reopened", "update_posted", "snoozed",
+                                        "channel_failed", "step_skipped", "exhausted"])
+@pytest.mark.parametrize("name", sorted(INCIDENT_TEMPLATES))
+def test_incident_messages_at_their_largest_fit_slacks_limits(name, status, event_type):
+    assert_valid_message(INCIDENT_TEMPLATES[name](largest_incident(status, event_type)))
+
+
+def test_incident_modals_are_valid_views():
+    from blocks import incidents
+
+    view = largest_incident()
+    for modal in (incidents.new_incident_modal(severities=[(f"sev{i}", "x" * 200) for i in range(120)],
+                                               title="t" * 150, description="d" * 3000),
+                  incidents.resolve_modal(view), incidents.update_modal(view)):
+        assert len(modal["blocks"]) <= VIEW_BLOCKS
+        View(**modal).validate_json()
+
+
+def test_a_long_timeline_fits_and_says_what_it_left_out():
+    from blocks.incidents import timeline_answer
+
+    entries = [{"at": "2026-11-25T09:00:00+00:00", "text": "x" * 200} for _ in range(2000)]
+    message = timeline_answer(largest_incident(), entries)
+    assert_valid_message(message)
+    assert "later entries" in json.dumps(message["blocks"][-2])

@@ -1,0 +1,331 @@
+"""AI incidents in Slack: announcement, pinned summary, pages, notices — and the modals.
+
+Builders take the plain incident view from escalation/ (plus an `event` dict) and return
+Web API payloads; they decide nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+ACK = "incident_ack"
+UNACK = "incident_unack"
+RESOLVE = "incident_resolve"
+UPDATE = "incident_update"
+SNOOZE = "incident_snooze"
+TIMELINE = "incident_timeline"
+REOPEN = "incident_reopen"
+
+NEW = "incident_new"
+RESOLVE_FORM = "incident_resolve_form"
+UPDATE_FORM = "incident_update_form"
+SHORTCUT = "report_ai_incident"
+
+CATEGORIES = {
+    "prompt_injection": "Prompt injection",
+    "data_exposure": "Data exposure",
+    "harmful_output": "Harmful or biased output",
+    "model_outage": "Model outage",
+    "vendor_change": "Vendor change",
+    "other": "Other",
+}
+STATUS_WORDS = {
+    "open": ":rotating_light: *OPEN* — paging until someone acknowledges",
+    "acknowledged": ":eyes: *ACKNOWLEDGED*",
+    "resolved": ":white_check_mark: *RESOLVED*",
+}
+TITLE_MAX = 150
+DESCRIPTION_MAX = 3000
+UPDATE_MAX = 3000
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _who(user: str | None) -> str:
+    return f"<@{user}>" if user else "Countersign"
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return ""
+    from datetime import datetime
+
+    epoch = int(datetime.fromisoformat(iso).timestamp())
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{iso}>"
+
+
+def headline(view: dict[str, Any]) -> str:
+    return _clip(f"AI incident #{view['id']} [{view['severity']}]: {view['title']}", 150)
+
+
+def _payload(text: str, blocks: list, **extra: Any) -> dict[str, Any]:
+    return {"text": text, "blocks": [b.to_dict() for b in blocks], **extra}
+
+
+def _buttons(view: dict[str, Any]) -> list:
+    value = str(view["id"])
+    status = view["status"]
+    if status == "open":
+        elements = [ButtonElement(text="Acknowledge", action_id=ACK, value=value, style="primary"),
+                    ButtonElement(text="Post update", action_id=UPDATE, value=value),
+                    ButtonElement(text="Resolve", action_id=RESOLVE, value=value)]
+    elif status == "acknowledged":
+        elements = [ButtonElement(text="Post update", action_id=UPDATE, value=value),
+                    ButtonElement(text="Resolve", action_id=RESOLVE, value=value,
+                                  style="primary"),
+                    ButtonElement(text="Un-acknowledge", action_id=UNACK, value=value)]
+    else:
+        elements = [ButtonElement(text="Reopen", action_id=REOPEN, value=value)]
+    elements.append(ButtonElement(text="Timeline", action_id=TIMELINE, value=value))
+    return [ActionsBlock(block_id=f"incident-{value}", elements=elements)]
+
+
+def _chain_line(view: dict[str, Any]) -> str:
+    chain = view.get("chain") or {}
+    steps = " → ".join(
+        f"{s['target']}" + (f" (wait {s['wait']})" if s.get("wait") else "")
+        for s in chain.get("steps", []))
+    repeat = f", repeated {chain['repeat']}×" if chain.get("repeat") else ""
+    return f"Escalation ({chain.get('policy', '?')}): {steps}{repeat}"
+
+
+def _status_line(view: dict[str, Any]) -> str:
+    status = STATUS_WORDS.get(view["status"], view["status"])
+    if view["status"] == "acknowledged":
+        status += f" by {_who(view.get('acknowledged_by'))} {_when(view.get('acknowledged_at'))}"
+    if view["status"] == "resolved":
+        status += f" by {_who(view.get('resolved_by'))} {_when(view.get('resolved_at'))}"
+    return status
+
+
+def summary_blocks(view: dict[str, Any]) -> list:
+    facts = [f"*{view['title']}*",
+             f"Category: {CATEGORIES.get(view.get('category', 'other'), view.get('category'))}",
+             f"Reported by {_who(view['reporter'])} {_when(view.get('opened_at'))}"]
+    if view.get("affected"):
+        facts.append(f"Affects: {view['affected']}")
+    if view.get("source_permalink"):
+        facts.append(f"Source: <{view['source_permalink']}|the reported message>")
+    blocks: list = [HeaderBlock(text=headline(view)), SectionBlock(text=_md("\n".join(facts)))]
+    if view.get("description"):
+        blocks.append(SectionBlock(text=_md(_clip(view["description"], 2900))))
+    blocks.append(SectionBlock(block_id="status", text=_md(_status_line(view))))
+    if view["status"] == "resolved" and view.get("resolution_summary"):
+        text = f"*Resolution:* {_clip(view['resolution_summary'], 2500)}"
+        if view.get("postmortem_url"):
+            text += f"\nPostmortem: <{view['postmortem_url']}>"
+        blocks.append(SectionBlock(text=_md(text)))
+    checklist = view.get("protocol") or []
+    if checklist and view["status"] != "resolved":
+        blocks.append(SectionBlock(text=_md("*Protocol*\n" + "\n".join(
+            f"• {_clip(item['text'], 300)}" for item in checklist[:20]))))
+    pages = view.get("pages") or []
+    if pages:
+        paged = ", ".join(dict.fromkeys(_who(p["user"]) for p in pages if p.get("user")))
+        blocks.append(ContextBlock(elements=[_md(_clip(f"Paged so far: {paged}", 2900))]))
+    blocks.append(ContextBlock(elements=[_md(_clip(
+        f"{_chain_line(view)} · playbook v{view.get('playbook_version')} "
+        f"({view.get('playbook_hash')})", 2900))]))
+    blocks += _buttons(view)
+    return blocks
+
+
+def incident_summary(view: dict[str, Any]) -> dict[str, Any]:
+    """Template: the summary in the incident's channel, pinned, updated on every change."""
+    return _payload(f"{headline(view)} [{view['status']}]", summary_blocks(view))
+
+
+def incident_announcement(view: dict[str, Any]) -> dict[str, Any]:
+    where = f" — in <#{view['channel']}>" if view.get("channel") else ""
+    text = (f":rotating_light: {headline(view)} — reported by {_who(view['reporter'])}"
+            f"{where} · {STATUS_WORDS.get(view['status'], view['status'])}")
+    return _payload(text, [SectionBlock(text=_md(text))])
+
+
+def incident_page(view: dict[str, Any]) -> dict[str, Any]:
+    """Template: the DM that pages one person, with Acknowledge."""
+    event = view.get("event") or {}
+    text = (f":rotating_light: You are paged for {headline(view)} "
+            f"({event.get('target', 'on call')}). Acknowledge to stop the escalation.")
+    value = str(view["id"])
+    blocks: list = [SectionBlock(text=_md(text)),
+                    SectionBlock(text=_md(_clip(view.get("description") or view["title"], 2900)))]
+    if view["status"] == "open":
+        blocks.append(ActionsBlock(block_id=f"page-{value}", elements=[
+            ButtonElement(text="Acknowledge", action_id=ACK, value=value, style="primary"),
+            ButtonElement(text="Resolve", action_id=RESOLVE, value=value),
+            ButtonElement(text="Timeline", action_id=TIMELINE, value=value)]))
+    else:
+        # Updated in place once someone took it: the button would be moot.
+        blocks.append(SectionBlock(block_id="status", text=_md(_status_line(view))))
+    if view.get("channel"):
+        blocks.insert(1, ContextBlock(elements=[_md(f"Incident channel: <#{view['channel']}>")]))
+    return _payload(text, blocks)
+
+
+def incident_page_notice(view: dict[str, Any]) -> dict[str, Any]:
+    event = view.get("event") or {}
+    users = [_who(u) for u in event.get("users") or []] + [f"<#{c}>" for c in
+                                                          event.get("channels") or []]
+    text = (f":pager: Paging {', '.join(users) or 'nobody'} "
+            f"({event.get('target', '')}, round {event.get('round', 1)}, "
+            f"step {event.get('step', 1)}).")
+    return _payload(text, [SectionBlock(text=_md(text))])
+
+
+def incident_notice(view: dict[str, Any]) -> dict[str, Any]:
+    """Template: a one-line change in the incident's story (ack, un-ack, update, resolve…)."""
+    event = view.get("event") or {}
+    kind = event.get("type", "update")
+    actor = _who(event.get("actor"))
+    lines = {
+        "acknowledged": f":eyes: {actor} acknowledged incident #{view['id']}; paging stops.",
+        "unacknowledged": f":repeat: {actor} un-acknowledged incident #{view['id']}; "
+                          "escalation restarts from the top.",
+        "resolved": f":white_check_mark: {actor} resolved incident #{view['id']}.",
+        "reopened": f":warning: {actor} reopened incident #{view['id']}; escalation restarts.",
+        "update_posted": f":memo: Update from {actor}: {_clip(event.get('text', ''), 2800)}",
+        "snoozed": f":zzz: {actor} snoozed status-update reminders for "
+                   f"{event.get('minutes', '?')} minutes.",
+        "channel_failed": f":warning: Could not create a channel for incident #{view['id']} "
+                          f"({event.get('reason', 'unknown reason')}); it continues here.",
+    }
+    text = lines.get(kind, f"Incident #{view['id']}: {kind} by {actor}")
+    return _payload(text, [SectionBlock(text=_md(text))])
+
+
+def incident_step_skipped(view: dict[str, Any]) -> dict[str, Any]:
+    event = view.get("event") or {}
+    text = (f":warning: Incident #{view['id']} ({view['severity']}): nobody is on call for "
+            f"{event.get('target', 'a step')}; skipped to the next step. Check the rotation.")
+    return _payload(text, [SectionBlock(text=_md(text))])
+
+
+def incident_exhausted(view: dict[str, Any]) -> dict[str, Any]:
+    text = (f":sos: {headline(view)} — nobody acknowledged; the escalation chain ran out. "
+            "Someone must take it now.")
+    value = str(view["id"])
+    return _payload(text, [SectionBlock(text=_md(text)), ActionsBlock(
+        block_id=f"exhausted-{value}", elements=[
+            ButtonElement(text="Acknowledge", action_id=ACK, value=value, style="primary")])])
+
+
+def incident_update_reminder(view: dict[str, Any]) -> dict[str, Any]:
+    text = (f":hourglass: Incident #{view['id']} is still {view['status']}: time for a status "
+            "update.")
+    value = str(view["id"])
+    return _payload(text, [SectionBlock(text=_md(text)), ActionsBlock(
+        block_id=f"remind-{value}", elements=[
+            ButtonElement(text="Post update", action_id=UPDATE, value=value, style="primary"),
+            ButtonElement(text="Snooze 30m", action_id=SNOOZE, value=f"{value}:30"),
+            ButtonElement(text="Snooze 1h", action_id=SNOOZE, value=f"{value}:60"),
+            ButtonElement(text="Snooze 2h", action_id=SNOOZE, value=f"{value}:120")])])
+
+
+TEMPLATES = {
+    "incident_summary": incident_summary,
+    "incident_announcement": incident_announcement,
+    "incident_page": incident_page,
+    "incident_page_notice": incident_page_notice,
+    "incident_notice": incident_notice,
+    "incident_step_skipped": incident_step_skipped,
+    "incident_exhausted": incident_exhausted,
+    "incident_update_reminder": incident_update_reminder,
+}
+
+
+def _input(block_id: str, label: str, *, max_length: int, multiline: bool = False,
+           optional: bool = False, initial: str | None = None) -> InputBlock:
+    return InputBlock(block_id=block_id, label=label, optional=optional,
+                      element=PlainTextInputElement(action_id="value", multiline=multiline,
+                                                    max_length=max_length,
+                                                    initial_value=initial))
+
+
+def new_incident_modal(*, severities: list[tuple[str, str]], metadata: str = "",
+                       title: str | None = None, description: str | None = None) -> dict:
+    """The /ai-incident form (and the message shortcut's, pre-filled)."""
+    options = [Option(value=name, text=_clip(f"{name} — {about}" if about else name, 75))
+               for name, about in severities][:100]
+    return View(type="modal", callback_id=NEW, title="Report AI incident", submit="Report",
+                close="Cancel", private_metadata=metadata, blocks=[
+                    InputBlock(block_id="severity", label="Severity",
+                               element=StaticSelectElement(action_id="value", options=options)),
+                    _input("title", "What happened, in one line", max_length=TITLE_MAX,
+                           initial=title),
+                    InputBlock(block_id="category", label="Category",
+                               element=RadioButtonsElement(action_id="value", options=[
+                                   Option(value=k, text=v) for k, v in CATEGORIES.items()])),
+                    _input("description", "Details", max_length=DESCRIPTION_MAX,
+                           multiline=True, optional=True, initial=description),
+                    _input("affected", "Affected AI use case or vendor", max_length=200,
+                           optional=True),
+                ]).to_dict()
+
+
+def resolve_modal(view: dict[str, Any]) -> dict:
+    return View(type="modal", callback_id=RESOLVE_FORM, title="Resolve incident",
+                submit="Resolve", close="Back", private_metadata=str(view["id"]), blocks=[
+                    SectionBlock(text=_md(f"*{headline(view)}*")),
+                    _input("summary", "What was done, and the outcome", max_length=3000,
+                           multiline=True),
+                    _input("postmortem", "Postmortem link", max_length=500, optional=True),
+                    InputBlock(block_id="revisit", label="Revisit the affected use case's "
+                               "documentation?", element=RadioButtonsElement(
+                                   action_id="value", options=[
+                                       Option(value="yes", text="Yes, schedule a revisit now"),
+                                       Option(value="no", text="No")],
+                                   initial_option=Option(value="no", text="No"))),
+                ]).to_dict()
+
+
+def update_modal(view: dict[str, Any]) -> dict:
+    return View(type="modal", callback_id=UPDATE_FORM, title="Post an update", submit="Post",
+                close="Back", private_metadata=str(view["id"]), blocks=[
+                    SectionBlock(text=_md(f"*{headline(view)}*")),
+                    _input("text", "Status update", max_length=UPDATE_MAX, multiline=True),
+                ]).to_dict()
+
+
+def timeline_answer(view: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
+    lines = [f"{_when(e.get('at'))} {e.get('text') or e.get('action')}" for e in entries]
+    blocks: list = [HeaderBlock(text=_clip(f"Timeline of incident #{view['id']}", 150))]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
+            blocks.append(SectionBlock(text=_md("\n".join(chunk))))
+            chunk = []
+            if len(blocks) >= 45:
+                break
+        chunk.append(_clip(line, 2900))
+    if chunk and len(blocks) < 46:
+        blocks.append(SectionBlock(text=_md("\n".join(chunk))))
+    shown = sum(b.text.text.count("\n") + 1 for b in blocks[1:])
+    if shown < len(lines):
+        blocks.append(ContextBlock(elements=[_md(
+            f"…and {len(lines) - shown} later entries, all kept in the audit log.")]))
+    blocks.append(DividerBlock())
+    return {"response_type": "ephemeral", "text": f"Timeline of incident #{view['id']}",
+            "blocks": [b.to_dict() for b in blocks]}

@@ -1,0 +1,82 @@
+"""Incident forms: report, resolve, post an update. Errors come back on their field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+import escalation
+from blocks import incidents as ui
+from handlers.actions.incidents import change
+from handlers.commands.incident import report
+from handlers.views.approvals import errors_on, value
+
+FIELD_BLOCKS = {"severity": "severity", "title": "title", "category": "category",
+                "description": "description", "affected": "affected", "summary": "summary",
+                "postmortem_url": "postmortem", "text": "text"}
+
+
+async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
+                 context: Any) -> None:
+    services = context["services"]
+    source = view.get("private_metadata") or ""
+    permalink = None
+    if source:
+        channel, _, ts = source.partition(":")
+        try:
+            permalink = (await client.chat_getPermalink(channel=channel,
+                                                        message_ts=ts))["permalink"]
+        except Exception:  # the report matters more than its link
+            permalink = None
+    try:
+        created = await report(
+            services, reporter=body["user"]["id"], severity=value(view, "severity") or "",
+            title=value(view, "title") or "", category=value(view, "category") or "other",
+            description=value(view, "description") or "", source_permalink=permalink,
+            affected=value(view, "affected") or None)
+    except escalation.IncidentInputError as exc:
+        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "title"), exc.message))
+        return
+    await ack()
+    where = f" in <#{created['channel']}>" if created.get("channel") else ""
+    await client.chat_postMessage(
+        channel=body["user"]["id"],
+        text=f"AI incident #{created['id']} is open{where}; on-call is being paged.")
+
+
+async def on_resolve(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                     context: Any) -> None:
+    try:
+        result = await change(
+            context, escalation.resolve, incident_id=int(view["private_metadata"]),
+            user=body["user"]["id"], summary=value(view, "summary") or "",
+            postmortem_url=value(view, "postmortem") or None,
+            revisit_usecase=value(view, "revisit") == "yes")
+    except escalation.IncidentInputError as exc:
+        await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "summary"), exc.message))
+        return
+    if result.outcome == "denied":
+        await ack(**errors_on("summary", result.message))
+        return
+    await ack()
+
+
+async def on_update(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    try:
+        result = await change(context, escalation.post_update,
+                              incident_id=int(view["private_metadata"]),
+                              user=body["user"]["id"], text=value(view, "text") or "")
+    except escalation.IncidentInputError as exc:
+        await ack(**errors_on("text", exc.message))
+        return
+    if result.outcome == "denied":
+        await ack(**errors_on("text", result.message))
+        return
+    await ack()
+
+
+def register(app: AsyncApp) -> None:
+    app.view(ui.NEW)(on_new)
+    app.view(ui.RESOLVE_FORM)(on_resolve)
+    app.view(ui.UPDATE_FORM)(on_update)
