@@ -31,7 +31,9 @@ from models.incident import ACKNOWLEDGED, OPEN, RESOLVED, Incident, IncidentPage
 
 from . import record
 from .engine import FIRST
-from .errors import IncidentInputError, UnknownIncident, check_text
+from services.inputs import check_text
+
+from .errors import IncidentInputError, UnknownIncident
 from .limits import SUMMARY_MAX, URL_MAX
 from .queries import lock, pages_of, paged_channels
 from .views import incident_view

@@ -23,7 +23,9 @@ from services.playbook.snapshot import UnknownName, escalation_chain
 from . import record, roster
 from .channel import free_name, request_channel
 from .engine import FIRST
-from .errors import IncidentInputError, check_text
+from services.inputs import check_text
+
+from .errors import IncidentInputError
 from .limits import AFFECTED_MAX, DESCRIPTION_MAX, PERMALINK_MAX, TITLE_MAX
 from .views import incident_view
 

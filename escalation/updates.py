@@ -23,7 +23,9 @@ from models.incident import RESOLVED
 from models.timer import Timer
 
 from . import record
-from .errors import IncidentInputError, check_text
+from services.inputs import check_text
+
+from .errors import IncidentInputError
 from .lifecycle import Outcome, deny, fresh, when
 from .limits import SNOOZE_MINUTES, UPDATE_MAX
 from .queries import for_timer, lock

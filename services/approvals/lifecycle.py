@@ -30,7 +30,7 @@ from . import record
 from .decisions import Decision, deny, lock, mention
 from .errors import ApprovalInputError
 from .limits import REASON_MAX, REFERENCE_MAX, SUMMARY_MAX
-from .opening import check_text
+from services.inputs import check_text
 from .policy import GroupMembers, approver_users, policy_of, usergroups
 from .refs import normalize_ref
 from .views import request_view

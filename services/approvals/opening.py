@@ -13,25 +13,13 @@ from services.playbook.schema import AUDIENCES
 from services.playbook.snapshot import ApprovalPolicy, approval_policy
 
 from . import record
+from services.inputs import check_text
+
 from .errors import ApprovalInputError
 from .limits import AI_TOOL_MAX, REFERENCE_MAX, SUMMARY_MAX, TITLE_MAX
 from .policy import GroupMembers, approver_users, usergroups
 from .refs import normalize_ref
 from .views import request_view
-
-
-def check_text(errors: dict[str, str], field: str, label: str, value: str | None, limit: int, *,
-               required: str | None = None) -> str | None:
-    """Strip `value`; record an error for a missing (when `required` says what is expected)
-    or over-long one. Returns the stripped text, None for an empty one."""
-    text = (value or "").strip()
-    if not text:
-        if required:
-            errors[field] = f"{label} is missing: {required}."
-        return None
-    if len(text) > limit:
-        errors[field] = f"{label} is {len(text)} characters long; the limit is {limit}."
-    return text
 
 
 def open_request(
