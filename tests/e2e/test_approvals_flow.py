@@ -29,6 +29,7 @@ from tests.e2e.approvals_support import (  # noqa: F401  (fixtures)
     ticked,
     wait_message,
 )
+from tests.e2e.waiting import outbox_drained
 from tests.harness.server import REPO_ROOT
 
 PR = "https://github.com/acme/app/pull/42"
@@ -244,7 +245,7 @@ def test_expiry_means_not_approved(slack, fake_slack, approvals_bot, clock_file,
 
 
 def test_reminders_go_to_those_who_have_not_decided_and_stop_after_the_decision(
-        slack, fake_slack, clock_file):
+        slack, fake_slack, clock_file, db):
     ask(slack, f"pair {PR} Remind us")
     message = request_message(fake_slack)
     click(slack, APPROVE, message, "U0REV1")
@@ -259,6 +260,7 @@ def test_reminders_go_to_those_who_have_not_decided_and_stop_after_the_decision(
     assert {c.args["channel"] for c in reminders()} == {"U0REV2", "U0REV3"}
     click(slack, APPROVE, current(fake_slack, message["ts"]), "U0REV2")
     wait_message(fake_slack, message["ts"], "APPROVED")
+    fake_slack._poll(lambda: [1] if outbox_drained(db) else [], 1, 15, "the outbox to drain")
     before = len(reminders())
     clock_file.write_text(str(6 * 3600))
     # Several sweeps pass; a reminder after the decision would be a defect.

@@ -9,6 +9,7 @@ from sqlmodel import select
 from blocks.incidents import ACK, RESOLVE, UNACK
 from models.audit import AuditEvent
 from tests.harness.fake_slack import FakeSlack
+from tests.e2e.waiting import outbox_drained
 from tests.harness.server import SIGNING_SECRET
 from tests.harness.signing import SignedSlackClient
 
@@ -113,6 +114,7 @@ def test_ack_stops_the_chain_and_unack_restarts_it(slack, fake_slack, clock_file
     assert resp.status_code == 200
     fake_slack._poll(lambda: [a for a in audit_actions(db) if a == "incident.acknowledged"], 1,
                      10, "the acknowledgement")
+    fake_slack._poll(lambda: [1] if outbox_drained(db) else [], 1, 15, "the outbox to drain")
     count = len(pages(fake_slack))
     move(clock_file, 60 * 60)
     import time
@@ -160,6 +162,7 @@ def test_resolve_asks_for_a_summary_and_ends_everything(slack, fake_slack, clock
     assert done.status_code == 200 and done.text in ("", "null")
     fake_slack._poll(lambda: [a for a in audit_actions(db) if a == "incident.resolved"], 1, 10,
                      "resolution")
+    fake_slack._poll(lambda: [1] if outbox_drained(db) else [], 1, 15, "the outbox to drain")
     count = len(pages(fake_slack))
     move(clock_file, 3 * 3600)
     import time
@@ -261,11 +264,12 @@ def test_a_step_due_while_the_bot_was_dead_fires_once_after_restart(bot_factory,
     assert pages(fake_slack) == ["U0PRI1"]
 
 
-def test_with_nothing_due_a_restart_fires_nothing(bot_factory, fake_slack, clock_file):
+def test_with_nothing_due_a_restart_fires_nothing(bot_factory, fake_slack, clock_file, db):
     bot = bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file)).start()
     with SignedSlackClient(bot.url, SIGNING_SECRET, fake=fake_slack) as client:
         client.command("/ai-incident", "sev2 Quiet restart", user_id=REPORTER)
     wait_pages(fake_slack, 1)
+    fake_slack._poll(lambda: [1] if outbox_drained(db) else [], 1, 15, "the outbox to drain")
     before = len(fake_slack.calls_to("chat.postMessage"))
     bot.kill()
     bot.start()
