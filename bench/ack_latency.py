@@ -13,32 +13,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.metadata
 import json
 import math
 import os
 import platform
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: `bot` and `tests.harness` live at the root
 
 import httpx  # noqa: E402
 import yaml  # noqa: E402
-from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from bot import migrate  # noqa: E402
-from bot.db import make_engine  # noqa: E402
+from bench.common import bounded, database, version  # noqa: E402
 from tests.harness import payloads  # noqa: E402
 from tests.harness.fake_slack import FakeSlack  # noqa: E402
 from tests.harness.server import SIGNING_SECRET, BotProcess, bot_env, free_port  # noqa: E402
@@ -49,7 +44,6 @@ ACK_DEADLINE = 3.0  # Slack shows the user an error if the ack takes longer
 REQUEST_TIMEOUT = 10.0
 MAX_REQUESTS = 20_000
 MAX_CONCURRENCY = 64
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # bot_env speeds the clock up for tests; the bench wants the background load of production.
 TEST_SPEEDUPS = ("OUTBOX_POLL_INTERVAL", "OUTBOX_CHANNEL_INTERVAL", "OUTBOX_RETRY_BASE",
                  "OUTBOX_LEASE", "SLACK_API_TIMEOUT", "TIMER_SWEEP_INTERVAL",
@@ -203,46 +197,7 @@ def seed_playbook_groups(fake: FakeSlack) -> None:
 
 # -- database ------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def database(url: str | None, tmp: Path) -> Iterator[tuple[str, str]]:
-    """(URL the bot gets, description): a temp SQLite file, or a fresh PostgreSQL schema."""
-    if url is None or url.startswith("sqlite:"):
-        url = url or f"sqlite:///{tmp / 'countersign.db'}"
-        yield url, f"SQLite {sqlite3.sqlite_version} ({url}); the bot migrates it on start"
-        return
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    parsed = make_url(url)
-    if parsed.host not in LOOPBACK | {None}:
-        raise SystemExit(f"ack_latency: refusing non-loopback database host {parsed.host!r}")
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        version = conn.execute(text("SHOW server_version")).scalar()
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in url else "?"
-        schema_url = f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-        # `serve` migrates SQLite only; a PostgreSQL deployment migrates in its release step.
-        engine = make_engine(schema_url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        shown = parsed.render_as_string(hide_password=True)
-        yield schema_url, f"PostgreSQL {version} ({shown}, schema {schema}, dropped after)"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
 # -- report --------------------------------------------------------------------------------
-
-def version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "-"
-
 
 def machine_facts(db_description: str, args: argparse.Namespace) -> None:
     loop = "uvloop" if version("uvloop") != "-" else "asyncio"
@@ -286,15 +241,6 @@ def report(results: list[Result]) -> None:
 
 # -- main ----------------------------------------------------------------------------------
 
-def bounded(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        n = int(value)
-        if not lo <= n <= hi:
-            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}")
-        return n
-    return parse
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=bounded(1, MAX_REQUESTS), default=500,
@@ -317,7 +263,7 @@ def main() -> int:
     row_seconds = args.max_seconds / rows
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ack-bench-")))
-        db_url, db_description = stack.enter_context(database(args.database_url, tmp))
+        db_url, db_description = stack.enter_context(database(args.database_url, tmp, prog="ack_latency"))
         fake = FakeSlack()
         seed_playbook_groups(fake)
         fake.start()

@@ -17,33 +17,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import json
 import math
 import os
 import platform
 import re
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: `bot`, `escalation` and `tests.harness` live at the root
 
-from sqlalchemy import Engine, create_engine, func, make_url, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, func  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
 import escalation  # noqa: E402
-from bot import migrate  # noqa: E402
+from bench.common import bounded, database, version  # noqa: E402
 from bot.clock import OffsetFileClock  # noqa: E402
 from bot.db import Database, make_engine  # noqa: E402
 from models.outbox import PENDING, SENDING, OutboxMessage  # noqa: E402
@@ -53,7 +48,6 @@ from tests.harness.fake_slack import FakeSlack  # noqa: E402
 from tests.harness.server import BotProcess, bot_env, free_port  # noqa: E402
 
 MAX_INCIDENTS = 5000
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # bot_env speeds the clock up for tests; the bench wants the background load of production.
 TEST_SPEEDUPS = ("OUTBOX_POLL_INTERVAL", "OUTBOX_CHANNEL_INTERVAL", "OUTBOX_RETRY_BASE",
                  "OUTBOX_LEASE", "SLACK_API_TIMEOUT", "TIMER_SWEEP_INTERVAL",
@@ -95,40 +89,6 @@ def playbook_yaml(classes: int, people: int, base_wait: int, spread: int) -> str
 
 
 # -- database ------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def database(url: str | None, tmp: Path) -> Iterator[tuple[str, str]]:
-    """(URL the bot gets, description): a temp SQLite file, or a fresh PostgreSQL schema."""
-    if url is None or url.startswith("sqlite:"):
-        url = url or f"sqlite:///{tmp / 'countersign.db'}"
-        engine = make_engine(url)  # incidents are opened before the bot starts migrating
-        migrate.upgrade(engine)
-        engine.dispose()
-        yield url, f"SQLite {sqlite3.sqlite_version} ({url}), WAL"
-        return
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    parsed = make_url(url)
-    if parsed.host not in LOOPBACK | {None}:
-        raise SystemExit(f"timer_lateness: refusing non-loopback database host {parsed.host!r}")
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        server = conn.execute(text("SHOW server_version")).scalar()
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in url else "?"
-        schema_url = f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-        engine = make_engine(schema_url)  # `serve` migrates SQLite only
-        migrate.upgrade(engine)
-        engine.dispose()
-        shown = parsed.render_as_string(hide_password=True)
-        yield schema_url, f"PostgreSQL {server} ({shown}, schema {schema}, dropped after)"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
 
 def reader(url: str) -> Engine:
     """The bench's own reads. On SQLite not through make_engine, whose BEGIN IMMEDIATE takes the
@@ -340,13 +300,6 @@ def measure(name: str, how: str, step: int, expected: set[int], pages: list[Page
 
 # -- report --------------------------------------------------------------------------------
 
-def version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "-"
-
-
 def machine_facts(db_description: str, args: argparse.Namespace, env: dict[str, str]) -> None:
     print(f"machine   : {os.cpu_count()} CPUs, {platform.platform()}; the bot, the fake Slack "
           "and this script share them")
@@ -431,15 +384,6 @@ def bot_log_summary(output: str) -> None:
 
 # -- main ----------------------------------------------------------------------------------
 
-def bounded(lo: int, hi: int) -> Callable[[str], int]:
-    def parse(value: str) -> int:
-        n = int(value)
-        if not lo <= n <= hi:
-            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}")
-        return n
-    return parse
-
-
 def set_offset(path: Path, seconds: float) -> float:
     """Write the bot's clock offset atomically (it reads the file on every `now`); returns when."""
     scratch = path.with_suffix(".tmp")
@@ -476,7 +420,7 @@ def main() -> int:
     classes = min(args.incidents, max(args.spread, args.people))
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="timer-bench-")))
-        db_url, db_description = stack.enter_context(database(args.database_url, tmp))
+        db_url, db_description = stack.enter_context(database(args.database_url, tmp, prog="timer_lateness", migrate_sqlite=True))
         playbook_path = tmp / "playbook.yaml"
         playbook_path.write_text(playbook_yaml(classes, args.people, args.base_wait, args.spread))
         loaded = load_playbook(playbook_path)
