@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # run as a script: `bot`, `escalation` and `tests.harness` live at the root
+sys.path.insert(0, str(REPO))  # run as a script: `bot`, `bench`, `tests.harness` live at the root
 
 from sqlalchemy import Engine, create_engine, func  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
@@ -55,7 +55,7 @@ TEST_SPEEDUPS = ("OUTBOX_POLL_INTERVAL", "OUTBOX_CHANNEL_INTERVAL", "OUTBOX_RETR
 REPORTER = "U0REPORTER"
 INCIDENTS_CHANNEL = "C0INC"
 STEP2_WAIT = "10m"  # step 2 → step 3: long, so that only the clock jump makes step 3 due
-# An outbox key of a page: incident:{id}:page:{run}:{round}:{step}:{recipient} (escalation/paging.py).
+# A page's outbox key: incident:{id}:page:{run}:{round}:{step}:{recipient} (escalation/paging.py)
 PAGE_KEY = re.compile(r"^incident:(\d+):page:(\d+):(\d+):(\d+):(.+)$")
 POLL = 0.25  # how often the bench looks; the fake stamps each call itself on arrival
 
@@ -70,14 +70,16 @@ def playbook_yaml(classes: int, people: int, base_wait: int, spread: int) -> str
     status-update reminders: the load is paging.
     """
     lines = ["# Written by bench/timer_lateness.py", "version: 1", "timezone: UTC",
-             "admins: [U0ADMIN]", f"channels: {{governance: C0GOV, incidents: {INCIDENTS_CHANNEL}}}",
+             "admins: [U0ADMIN]",
+             f"channels: {{governance: C0GOV, incidents: {INCIDENTS_CHANNEL}}}",
              "escalation:", "  severities:"]
     lines += [f"    s{c:04d}: {{policy: p{c:04d}}}" for c in range(classes)]
     lines.append("  policies:")
     for c in range(classes):
         team = c % people
+        wait = base_wait + c % spread
         lines += [f"    p{c:04d}:", "      steps:",
-                  f'        - {{notify: "rotation:primary-{team}", wait: {base_wait + c % spread}s}}',
+                  f'        - {{notify: "rotation:primary-{team}", wait: {wait}s}}',
                   f'        - {{notify: "rotation:secondary-{team}", wait: {STEP2_WAIT}}}',
                   f'        - {{notify: "rotation:lead-{team}"}}']
     lines.append("  rotations:")
@@ -355,8 +357,8 @@ def report(rounds: list[Round]) -> None:
     print(f"(paged incidents only. claimed: the `now` of the sweep that claimed the step's timer "
           f"(the periodic sweep, or the one-shot wake-up at its due time); a sweep claims 100 "
           f"timers, then fires them one by one. committed: this script first saw the timer done "
-          f"(polled every {POLL:g} s), or the page dispatched if that came first. dispatched: the outbox "
-          f"dispatcher claiming the page DM; Slack: the fake receiving it)")
+          f"(polled every {POLL:g} s), or the page dispatched if that came first. dispatched: "
+          f"the outbox dispatcher claiming the page DM; Slack: the fake receiving it)")
 
 
 def bot_log_summary(output: str) -> None:
@@ -372,8 +374,9 @@ def bot_log_summary(output: str) -> None:
         levels[level] += 1
         if level in ("WARNING", "ERROR", "CRITICAL"):
             message = re.sub(r"[0-9]+", "#", str(entry.get("message", "")))[:110]
-            trace = str(entry.get("exc_info") or "").strip().splitlines()
-            if trace:  # the exception itself: a traceback's last line
+            trace = [t for t in str(entry.get("exc_info") or "").strip().splitlines()
+                     if t.strip() and not t.startswith(("(Background", "[SQL", "[parameters"))]
+            if trace:  # the exception itself: the traceback's last line
                 message += f" [{trace[-1][:90]}]"
             messages[f"{level} {message}"] += 1
     shown = ", ".join(f"{lvl} {n}" for lvl, n in sorted(levels.items()) if lvl)
@@ -420,7 +423,8 @@ def main() -> int:
     classes = min(args.incidents, max(args.spread, args.people))
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="timer-bench-")))
-        db_url, db_description = stack.enter_context(database(args.database_url, tmp, prog="timer_lateness", migrate_sqlite=True))
+        db_url, db_description = stack.enter_context(
+            database(args.database_url, tmp, prog="timer_lateness", migrate_sqlite=True))
         playbook_path = tmp / "playbook.yaml"
         playbook_path.write_text(playbook_yaml(classes, args.people, args.base_wait, args.spread))
         loaded = load_playbook(playbook_path)
@@ -479,9 +483,9 @@ def main() -> int:
                                   min(time.time(), end)))
             r = rounds[-1]
             owed, shared = backlog(look)
-            print(f"{name:<10}: {len(r.lateness)} of {len(ids)} paged by {time.time() - started:.0f} "
-                  f"s into the run; outbox then owes {owed} messages, {shared} of them to "
-                  f"{INCIDENTS_CHANNEL}", flush=True)
+            print(f"{name:<10}: {len(r.lateness)} of {len(ids)} paged by "
+                  f"{time.time() - started:.0f} s into the run; outbox then owes {owed} "
+                  f"messages, {shared} of them to {INCIDENTS_CHANNEL}", flush=True)
 
         finish("step 1", "sweep (set elsewhere)", 1, due1, 0.0)
 
