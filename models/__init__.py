@@ -5,6 +5,7 @@ from models.audit import AuditEvent
 from models.inbound import InboundDelivery
 from models.incident import Incident, IncidentPage, OncallOverride
 from models.outbox import OutboxMessage
+from models.registry import DigestRun, DigestSubscriber, RecordChange, UseCase, UseCaseVendor, Vendor
 from models.timer import Timer
 
 __all__ = [
@@ -18,4 +19,10 @@ __all__ = [
     "OncallOverride",
     "OutboxMessage",
     "Timer",
+    "DigestRun",
+    "DigestSubscriber",
+    "RecordChange",
+    "UseCase",
+    "UseCaseVendor",
+    "Vendor",
 ]

@@ -59,6 +59,7 @@ class ApprovalRequest(SQLModel, table=True):
     break_glass: bool = False
     state_version: int = 1
     message_key: str = Field(default="", max_length=200)
+    use_case_id: int | None = Field(default=None, foreign_key="use_case.id")
 
 
 class ApprovalVote(SQLModel, table=True):

@@ -160,5 +160,9 @@ def _overrides(pb: Playbook) -> Iterator[Problem]:
 
 def _documentation(pb: Playbook) -> Iterator[Problem]:
     doc = pb.documentation
+    groups = list(pb.groups)
+    for index, name in enumerate(doc.approvers):
+        if name not in pb.groups:
+            yield Problem(("documentation", "approvers", index), f"'{name}'", _named("group", groups, name))
     if doc.digest is not None:
         yield from _channel_role(pb, doc.digest.channel, ("documentation", "digest", "channel"))

@@ -94,3 +94,16 @@ class WeeklySchedule(BaseModel):
                 if candidate.astimezone(UTC) > after.astimezone(UTC):
                     return candidate
         raise AssertionError("a weekly schedule fires at least once in eight days")
+
+    def latest_at_or_before(self, when: datetime, tz: TzInfo) -> datetime:
+        """The last firing at or before `when` (aware), as an aware datetime in `tz`."""
+        if when.tzinfo is None:
+            raise ValueError("latest_at_or_before needs an aware datetime")
+        local_day = when.astimezone(tz).date()
+        for offset in range(8):
+            day = local_day - timedelta(days=offset)
+            if day.weekday() in self.days:
+                candidate = self.on(day, tz)
+                if candidate.astimezone(UTC) <= when.astimezone(UTC):
+                    return candidate
+        raise AssertionError("a weekly schedule fires at least once in eight days")

@@ -195,7 +195,8 @@ class ApprovalRule(Frozen):
     )
     channel: ChannelRef | None = Field(None, description="where requests are posted: a channel role or ID")
     require_documented_use_case: StrictBool = Field(
-        False, description="the request must name a documented AI use case from the registry"
+        False, description="the request must name an approved, current AI use case from the registry "
+        "(otherwise naming a stale or unapproved one only warns)"
     )
 
     @field_validator("approvers")
@@ -456,6 +457,17 @@ class Documentation(Frozen):
         timedelta(days=14), description="how long past its revisit date a record may stay before governance is told"
     )
     digest: Digest | None = None
+    due_soon: Duration = Field(
+        timedelta(days=7), description="how long before its revisit date an owner is told a record is due soon"
+    )
+    renudge_after: Duration = Field(
+        timedelta(days=3), description="first wait before nudging an owner again; each later wait doubles"
+    )
+    snooze: Duration = Field(timedelta(days=7), description="how long 'Snooze' puts a nudge off")
+    max_snoozes: StrictInt = Field(3, ge=0, le=10, description="how many times one review may be snoozed")
+    approvers: tuple[str, ...] = Field(
+        (), description="groups who may approve or reject use cases (besides the admins)"
+    )
 
     def revisit_after(self, record: Literal["usecase", "vendor"], risk: RiskTier | None = None) -> timedelta:
         by_risk = self.usecase_revisit_by_risk if record == "usecase" else self.vendor_revisit_by_risk

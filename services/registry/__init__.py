@@ -1,0 +1,50 @@
+"""The living documentation: AI use-case and vendor records, revisit nudges, weekly digests.
+
+Pure domain: plain values in and out, time passed in, no Slack types. Every change is one
+transaction in the caller's session — the record, its field history, an audit event, and the
+timers (revisit) or outbox rows (nudges, digests) it owes.
+"""
+
+from .authority import SYSTEM, Authority
+from .crosscheck import use_case_check
+from .errors import NotAllowed, RegistryInputError, UnknownRecord
+from .lookup import get, owners, ref
+from .records import create, edit, history, mark_reviewed, retire
+from .revisit import T_NUDGE, T_RAISE, TIMER_HANDLERS, snooze
+from .views import (
+    choices,
+    due_for,
+    list_records,
+    record_summary,
+    record_view,
+    reviewing,
+    vendor_flags,
+)
+
+__all__ = [
+    "SYSTEM",
+    "TIMER_HANDLERS",
+    "T_NUDGE",
+    "T_RAISE",
+    "Authority",
+    "NotAllowed",
+    "RegistryInputError",
+    "UnknownRecord",
+    "choices",
+    "create",
+    "due_for",
+    "edit",
+    "get",
+    "history",
+    "list_records",
+    "mark_reviewed",
+    "owners",
+    "record_summary",
+    "record_view",
+    "ref",
+    "retire",
+    "reviewing",
+    "snooze",
+    "use_case_check",
+    "vendor_flags",
+]

@@ -1,0 +1,180 @@
+"""Revisit nudges: durable timers that keep records current (the row is the timer).
+
+A record's next review sets three timers, all tagged with that review date (`next_review`):
+  revisit.soon   due_soon before it: DM "due soon"
+  revisit.due    at it: DM "due now"; then again after renudge_after, 2×, 4× … ("overdue")
+  revisit.raise  stale_grace after it: post to the governance channel
+A timer whose tag no longer matches the record (reviewed since, date moved, retired) does
+nothing, so each review date is nudged at most once per timer however often processes restart.
+Snoozing moves the next DM only; the governance deadline stays where it was.
+
+Payloads of the outbox templates (rendered by blocks/registry):
+  registry_nudge  record summary + stage ("soon"|"due"|"overdue"), number, snoozes_left, recipient
+  registry_raise  record summary + days_overdue
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from models.registry import RETIRED, USECASE, UseCase, Vendor
+from models.timer import CANCELLED, PENDING, Timer
+from services import audit, outbox, timers
+from services.playbook.schema import Playbook
+
+from . import lookup as records
+from .authority import SYSTEM
+from .errors import NotAllowed, RegistryInputError, UnknownRecord
+from .views import record_summary
+
+log = logging.getLogger(__name__)
+
+SOON = "revisit.soon"
+DUE = "revisit.due"
+RAISE = "revisit.raise"
+KINDS = (SOON, DUE, RAISE)
+T_NUDGE = "registry_nudge"
+T_RAISE = "registry_raise"
+
+
+def timer_ref(kind: str, record_id: int) -> str:
+    return f"{kind}:{record_id}"
+
+
+def stamp(record: UseCase | Vendor) -> str:
+    return record.next_review_at.isoformat()
+
+
+def schedule(session: Session, kind: str, record: UseCase | Vendor, *, playbook: Playbook,
+             now: datetime) -> None:
+    """(Re)set the timers for the record's current next review; earlier ones are cancelled."""
+    cancel(session, kind, record.id)
+    if kind == USECASE and record.status == RETIRED:
+        return
+    doc = playbook.documentation
+    due = record.next_review_at
+    tag = {"next_review": stamp(record)}
+    if due - doc.due_soon > now:
+        _set(session, SOON, kind, record.id, due - doc.due_soon, now, tag)
+    _set(session, DUE, kind, record.id, due, now, {**tag, **_nudging(playbook)})
+    _set(session, RAISE, kind, record.id, due + doc.stale_grace, now,
+         {**tag, "channel": playbook.channels.governance})
+
+
+def _nudging(playbook: Playbook) -> dict[str, Any]:
+    doc = playbook.documentation
+    return {"number": 1, "renudge_s": doc.renudge_after.total_seconds(), "max_snoozes": doc.max_snoozes}
+
+
+def cancel(session: Session, kind: str, record_id: int, kinds: tuple[str, ...] = KINDS) -> None:
+    for timer_kind in kinds:
+        timers.cancel(session, kind=timer_kind, ref=timer_ref(kind, record_id))
+
+
+def _set(session: Session, timer_kind: str, kind: str, record_id: int, due_at: datetime,
+         now: datetime, payload: dict[str, Any]) -> None:
+    # Timers are unique by (kind, ref, due_at): a review date set again after being moved
+    # away finds its cancelled timer, which comes back; a fired one stays fired.
+    timer = timers.schedule(session, kind=timer_kind, ref=timer_ref(kind, record_id),
+                            due_at=due_at, now=now, payload=payload)
+    if timer.status == CANCELLED:
+        session.exec(update(Timer).where(col(Timer.id) == timer.id, Timer.status == CANCELLED)
+                     .values(status=PENDING, payload=payload, lease_until=None, claimed_by=None))
+
+
+def snooze(session: Session, kind: str, record_id: int, *, tag: str, user: str, now: datetime,
+           playbook: Playbook) -> tuple[UseCase | Vendor, datetime]:
+    """Put the next nudge off by the playbook's snooze; returns the record and when it comes."""
+    record = records.get(session, kind, record_id, lock=True)
+    if stamp(record) != tag or (kind == USECASE and record.status == RETIRED):
+        raise RegistryInputError("id", f"{records.ref(kind, record_id)} was reviewed or changed "
+                                       "since this reminder: nothing to snooze.")
+    if user not in (*records.owners(kind, record), records.nudge_recipient(kind, record)):
+        raise NotAllowed("id", f"Only the people who keep {records.ref(kind, record_id)} may snooze its review.")
+    doc = playbook.documentation
+    if record.snoozes >= doc.max_snoozes:
+        raise NotAllowed("id", f"This review was snoozed {record.snoozes} times, the most the playbook "
+                               "allows: mark it reviewed or update it.")
+    record.snoozes += 1
+    session.add(record)
+    cancel(session, kind, record_id, kinds=(DUE,))
+    until = now + doc.snooze
+    _set(session, DUE, kind, record_id, until, now, {"next_review": tag, **_nudging(playbook)})
+    audit.append(session, at=now, actor=user, action=f"{kind}.review_snoozed", entity_type=kind,
+                 entity_id=str(record_id), payload={"until": until.isoformat(), "snoozes": record.snoozes})
+    return record, until
+
+
+# --- timer handlers --------------------------------------------------------------------------
+
+
+def _current(session: Session, timer: Timer) -> tuple[str, UseCase | Vendor] | None:
+    kind, _, raw_id = timer.ref.partition(":")
+    try:
+        record = records.get(session, kind, int(raw_id), lock=True)
+    except (UnknownRecord, KeyError, ValueError):  # nothing to nudge, and nothing to retry
+        log.warning("revisit timer %s for unknown record %r", timer.kind, timer.ref)
+        return None
+    if (timer.payload or {}).get("next_review") != stamp(record):
+        return None
+    if kind == USECASE and record.status == RETIRED:
+        return None
+    return kind, record
+
+
+def _summary(session: Session, kind: str, record: UseCase | Vendor, now: datetime) -> dict[str, Any]:
+    return record_summary(session, kind, record, now=now)
+
+
+def _key(kind: str, record: UseCase | Vendor, what: str) -> str:
+    return f"revisit:{kind}:{record.id}:{stamp(record)}:{what}"
+
+
+def _dm(session: Session, kind: str, record: UseCase | Vendor, timer: Timer, now: datetime, *,
+        stage: str, number: int) -> None:
+    user = records.nudge_recipient(kind, record)
+    payload = {**_summary(session, kind, record, now), "stage": stage, "number": number,
+               "recipient": user, "tag": stamp(record),
+               "snoozes_left": max(0, timer.payload.get("max_snoozes", 0) - record.snoozes)}
+    outbox.enqueue(session, key=_key(kind, record, f"{stage}:{timer.due_at.isoformat()}"),
+                   method="chat.postMessage", channel=user, template=T_NUDGE, payload=payload, now=now)
+    audit.append(session, at=now, actor=SYSTEM, action=f"{kind}.review_nudged", entity_type=kind,
+                 entity_id=str(record.id), payload={"stage": stage, "number": number, "user": user})
+
+
+def fire_soon(session: Session, timer: Timer, now: datetime) -> None:
+    found = _current(session, timer)
+    if found is not None:
+        _dm(session, *found, timer, now, stage="soon", number=0)
+
+
+def fire_due(session: Session, timer: Timer, now: datetime) -> None:
+    found = _current(session, timer)
+    if found is None:
+        return
+    kind, record = found
+    number = int(timer.payload.get("number", 1))
+    _dm(session, kind, record, timer, now, stage="due" if number == 1 else "overdue", number=number)
+    wait = timedelta(seconds=float(timer.payload.get("renudge_s", 3 * 86400))) * (2 ** (number - 1))
+    _set(session, DUE, kind, record.id, now + wait, now, {**timer.payload, "number": number + 1})
+
+
+def fire_raise(session: Session, timer: Timer, now: datetime) -> None:
+    found = _current(session, timer)
+    if found is None:
+        return
+    kind, record = found
+    days = max(0, (now - record.next_review_at).days)
+    outbox.enqueue(session, key=_key(kind, record, "raise"), method="chat.postMessage",
+                   channel=timer.payload["channel"], template=T_RAISE,
+                   payload={**_summary(session, kind, record, now), "days_overdue": days}, now=now)
+    audit.append(session, at=now, actor=SYSTEM, action=f"{kind}.review_raised", entity_type=kind,
+                 entity_id=str(record.id), payload={"channel": timer.payload["channel"], "days_overdue": days})
+
+
+TIMER_HANDLERS = {SOON: fire_soon, DUE: fire_due, RAISE: fire_raise}
