@@ -43,8 +43,10 @@ def _text_input(block_id: str, label: str, *, max_length: int, multiline: bool =
 
 
 def new_request_modal(*, kinds: list[str], uses: list[tuple[str, str]],
-                      checklists: dict[str, list[str]], channel: str | None) -> dict[str, Any]:
-    """The /ai-approve form. `uses`: (id, text) of every allowed and off-limits use."""
+                      checklists: dict[str, list[str]], channel: str | None,
+                      use_cases: list[tuple[int, str]] = ()) -> dict[str, Any]:
+    """The /ai-approve form. `uses`: (id, text) of every allowed and off-limits use;
+    `use_cases`: (id, label) of the documented use cases a request may name (newest 100)."""
     blocks: list = [
         InputBlock(block_id="kind", label="What is being signed off",
                    element=StaticSelectElement(action_id="value", options=[
@@ -68,6 +70,12 @@ def new_request_modal(*, kinds: list[str], uses: list[tuple[str, str]],
             block_id="uses", label="Which uses of AI does this involve?", optional=True,
             element=StaticMultiSelectElement(action_id="value", options=[
                 Option(value=use_id, text=_clip(text, 75)) for use_id, text in uses][:100])))
+    if use_cases:
+        blocks.append(InputBlock(
+            block_id="use_case", label="Documented AI use case it serves", optional=True,
+            hint="Launches of some kinds must name an approved, current use case",
+            element=StaticSelectElement(action_id="value", options=[
+                Option(value=str(i), text=_clip(label, 75)) for i, label in use_cases][:100])))
     lines = [f"*{kind}*: {', '.join(items)}" for kind, items in checklists.items() if items]
     if lines:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(

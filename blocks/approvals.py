@@ -152,6 +152,11 @@ def request_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
              f"Requested by <@{view['requester']}>"]
     if view.get("ai_tool"):
         facts.append(f"Produced with: {view['ai_tool']}")
+    use_case = view.get("use_case")
+    if use_case:
+        facts.append(f"Use case: {use_case['ref']} {_clip(use_case['title'], 150)}")
+        if use_case.get("warning"):
+            facts.append(f":warning: {_clip(use_case['warning'], 900)}")
     blocks: list = [HeaderBlock(text=_headline(view)),
                     SectionBlock(text=_mrkdwn("\n".join(facts)))]
     if view.get("summary"):

@@ -60,6 +60,7 @@ class ApprovalRequest(SQLModel, table=True):
     state_version: int = 1
     message_key: str = Field(default="", max_length=200)
     use_case_id: int | None = Field(default=None, foreign_key="use_case.id")
+    use_case_note: str | None = Field(default=None, max_length=1000)  # its standing when asked
 
 
 class ApprovalVote(SQLModel, table=True):

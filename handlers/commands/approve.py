@@ -13,18 +13,25 @@ from blocks.approvals import request_summary_line
 from blocks.help import error_message
 from blocks.playbook import plain_answer
 from handlers.commands.router import register_command
-from services import approvals
+from services import approvals, registry
 
 # Slack escapes links in command text as <https://…> or <https://…|label>.
 _LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
 _TOOL = re.compile(r"\(([^()]{1,100})\)\s*$")
-USAGE = ("Usage: `/ai-approve <kind> [internal|external] <reference> <title> [(AI tool)]`, e.g. "
+_USE_CASE = re.compile(r"^(?:uc-|usecase:)(\d{1,9})$", re.IGNORECASE)
+USAGE = ("Usage: `/ai-approve <kind> [internal|external] <reference> <title> [(AI tool)] [UC-<id>]`, e.g. "
          "`/ai-approve code https://github.com/acme/app/pull/42 Refactor billing retries (Copilot)`")
 
 
 def parse_inline(kind: str, args: str) -> dict[str, Any]:
     """The one-line form → fields, or ValueError with a sentence for the user."""
     words = args.split()
+    use_case_id = None
+    for word in list(words):
+        named = _USE_CASE.match(word)
+        if named:
+            use_case_id = int(named.group(1))
+            words.remove(word)
     audience = "internal"
     if words and words[0].lower() in ("internal", "external"):
         audience = words.pop(0).lower()
@@ -43,7 +50,7 @@ def parse_inline(kind: str, args: str) -> dict[str, Any]:
     if not title:
         raise ValueError(f"Missing a title after the reference. {USAGE}")
     return {"kind": kind, "audience": audience, "reference": reference, "title": title,
-            "ai_tool": ai_tool}
+            "ai_tool": ai_tool, "use_case_id": use_case_id}
 
 
 async def create(services: Any, *, fields: dict[str, Any], requester: str,
@@ -65,7 +72,14 @@ async def create(services: Any, *, fields: dict[str, Any], requester: str,
 
 async def open_form(ack: Any, client: Any, body: dict[str, Any], context: Any, **_: Any) -> None:
     await ack()
-    pb = context["services"].playbook.current.playbook
+    services = context["services"]
+    pb = services.playbook.current.playbook
+
+    def load_use_cases() -> list[tuple[int, str]]:
+        with services.db.session() as s:
+            return registry.choices(s, "usecase")
+
+    use_cases = await asyncio.to_thread(load_use_cases)
     uses = [(u.id, u.text) for u in (*pb.allowed_uses, *pb.off_limits)]
     checklists = {}
     for kind in pb.approvals:
@@ -76,7 +90,7 @@ async def open_form(ack: Any, client: Any, body: dict[str, Any], context: Any, *
         checklists[kind] = items
     await client.views_open(trigger_id=body["trigger_id"], view=new_request_modal(
         kinds=list(pb.approvals), uses=uses, checklists=checklists,
-        channel=body.get("channel_id")))
+        channel=body.get("channel_id"), use_cases=use_cases))
 
 
 async def inline(ack: Any, respond: Any, command: dict[str, Any], args: str, context: Any,

@@ -17,7 +17,8 @@ from services import approvals
 FIELD_BLOCKS = {"kind": "kind", "audience": "audience", "title": "title",
                 "reference": "reference", "ai_tool": "ai_tool", "summary": "summary",
                 "declared_uses": "uses", "reason": "reason",
-                "restated_reference": "restated_reference", "confirmations": "confirmations"}
+                "restated_reference": "restated_reference", "confirmations": "confirmations",
+                "use_case": "use_case"}
 
 
 def value(view: dict[str, Any], block_id: str) -> Any:
@@ -41,6 +42,12 @@ async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: A
     fields = {"kind": value(view, "kind"), "audience": value(view, "audience") or "internal",
               "title": value(view, "title") or "", "reference": value(view, "reference") or "",
               "ai_tool": value(view, "ai_tool") or None, "summary": value(view, "summary") or ""}
+    picked = value(view, "use_case")
+    if picked:
+        if not str(picked).isdigit():
+            await ack(**errors_on("use_case", "Pick a use case from the list."))
+            return
+        fields["use_case_id"] = int(picked)
     user = body["user"]["id"]
     channel = view.get("private_metadata") or None
     try:
@@ -48,8 +55,9 @@ async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: A
                                declared_uses=value(view, "uses") or [])
     except approvals.ApprovalInputError as exc:
         # Every bad field at once, each on its own input.
+        present = view["state"]["values"]
         await ack(response_action="errors", errors={
-            FIELD_BLOCKS.get(field, "title"): message[:2000]
+            block if (block := FIELD_BLOCKS.get(field, "title")) in present else "kind": message[:2000]
             for field, message in exc.errors.items()})
         return
     await ack()

@@ -136,6 +136,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('approval_request', schema=None) as batch_op:
         batch_op.add_column(sa.Column('use_case_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('use_case_note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True))
         batch_op.create_foreign_key('fk_approval_request_use_case', 'use_case', ['use_case_id'], ['id'])
 
 
@@ -146,6 +147,7 @@ def downgrade() -> None:
         # rendered.  Add a name, or use a naming convention; see
         # https://alembic.sqlalchemy.org/en/latest/naming.html
         batch_op.drop_constraint('fk_approval_request_use_case', type_='foreignkey')
+        batch_op.drop_column('use_case_note')
         batch_op.drop_column('use_case_id')
 
     with op.batch_alter_table('use_case_vendor', schema=None) as batch_op:

@@ -8,13 +8,14 @@ from datetime import datetime
 from sqlmodel import Session
 
 from models.approval import PENDING, ApprovalRequest
+from services.inputs import check_text
 from services.playbook.loader import LoadedPlaybook
 from services.playbook.schema import AUDIENCES
 from services.playbook.snapshot import ApprovalPolicy, approval_policy
+from services.registry.crosscheck import use_case_check
+from services.registry.errors import RegistryInputError
 
 from . import record
-from services.inputs import check_text
-
 from .errors import ApprovalInputError
 from .limits import AI_TOOL_MAX, REFERENCE_MAX, SUMMARY_MAX, TITLE_MAX
 from .policy import GroupMembers, approver_users, usergroups
@@ -37,15 +38,19 @@ def open_request(
     summary: str = "",
     origin_channel: str | None = None,
     declared_uses: Sequence[str] = (),
+    use_case_id: int | None = None,
 ) -> ApprovalRequest:
     """Open a request for sign-off under the playbook's current rule for (kind, audience).
 
     Raises ApprovalInputError (nothing written) for an unknown kind or audience, a missing or
     over-long field, or a declared use the playbook puts off limits (its own text is the message).
+    A named use case that is not approved or past its review is a warning on the request, or a
+    refusal where the rule has `require_documented_use_case`.
     """
     pb = playbook.playbook
     policy, clean = _validate(pb, kind=kind, audience=audience, title=title, reference=reference,
                               ai_tool=ai_tool, summary=summary, declared_uses=declared_uses)
+    use_case_note = _use_case_standing(session, policy, use_case_id, now=now)
     request = ApprovalRequest(
         kind=kind, audience=audience, title=clean["title"], reference=clean["reference"],
         ref_key=normalize_ref(clean["reference"]), ai_tool=clean["ai_tool"],
@@ -53,6 +58,7 @@ def open_request(
         channel=policy.channel, status=PENDING, revision=1,
         policy=policy.model_dump(mode="json"), playbook_hash=playbook.content_hash,
         playbook_version=playbook.version, created_at=now, updated_at=now,
+        use_case_id=use_case_id, use_case_note=use_case_note,
     )
     session.add(request)
     session.flush()  # the id names the outbox keys and the timers
@@ -65,6 +71,7 @@ def open_request(
                kind=kind, audience=audience, title=request.title, reference=request.reference,
                ref_key=request.ref_key, ai_tool=request.ai_tool, channel=request.channel,
                origin_channel=origin_channel, declared_uses=list(declared_uses),
+               use_case_id=use_case_id, use_case_note=use_case_note,
                playbook_hash=playbook.content_hash, playbook_version=playbook.version,
                approvers=approvers)
     view = request_view(session, request)
@@ -78,7 +85,25 @@ def open_request(
     return request
 
 
-def _validate(pb, *, kind: str, audience: str, title: str, reference: str, ai_tool: str | None,  # noqa: ANN001
+def _use_case_standing(session: Session, policy: ApprovalPolicy, use_case_id: int | None, *,
+                       now: datetime) -> str | None:
+    """The warning to show about the named use case (None when sound), or a refusal."""
+    if use_case_id is None:
+        if policy.require_documented_use_case:
+            raise ApprovalInputError("use_case", "This kind of sign-off must name the documented AI use case it "
+                                                 "serves (`/ai-usecase list`; `/ai-usecase new` documents one).")
+        return None
+    try:
+        standing = use_case_check(session, use_case_id, now=now)
+    except RegistryInputError as exc:
+        raise ApprovalInputError("use_case", exc.message) from None
+    if policy.require_documented_use_case and not standing["sound"]:
+        raise ApprovalInputError("use_case", f"The playbook requires an approved, current use case: "
+                                             f"{standing['warning']}.")
+    return standing["warning"]
+
+
+def _validate(pb, *, kind: str, audience: str, title: str, reference: str, ai_tool: str | None,
               summary: str | None, declared_uses: Sequence[str]) -> tuple[ApprovalPolicy, dict]:
     known = list(pb.approvals)
     if kind not in pb.approvals:

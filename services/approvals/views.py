@@ -15,7 +15,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.approval import APPROVE, FINAL_STATUSES, ApprovalRequest, ApprovalVote, ChecklistConfirmation
+from models.approval import (
+    APPROVE,
+    FINAL_STATUSES,
+    ApprovalRequest,
+    ApprovalVote,
+    ChecklistConfirmation,
+)
+from models.registry import UseCase
 from services.playbook.durations import format_duration
 from services.playbook.snapshot import ApprovalPolicy
 
@@ -46,11 +53,14 @@ def request_views(session: Session, requests: Sequence[ApprovalRequest]) -> list
         .order_by(col(ChecklistConfirmation.id))
     ).all():
         confirmed[conf.request_id].append(conf)
-    return [_view(r, votes[r.id], confirmed[r.id]) for r in requests]  # type: ignore[index]
+    use_case_ids = {r.use_case_id for r in requests if r.use_case_id is not None}
+    titles = dict(session.exec(select(UseCase.id, UseCase.title).where(col(UseCase.id).in_(use_case_ids))).all()) \
+        if use_case_ids else {}
+    return [_view(r, votes[r.id], confirmed[r.id], titles) for r in requests]  # type: ignore[index]
 
 
 def _view(request: ApprovalRequest, votes: list[ApprovalVote],
-          confirmations: list[ChecklistConfirmation]) -> dict[str, Any]:
+          confirmations: list[ChecklistConfirmation], use_case_titles: dict[int, str]) -> dict[str, Any]:
     policy = policy_of(request)
     current = [v for v in votes if v.revision == request.revision and not v.dismissed]
     return {
@@ -86,6 +96,9 @@ def _view(request: ApprovalRequest, votes: list[ApprovalVote],
         "final": request.status in FINAL_STATUSES,
         "playbook_hash": request.playbook_hash[:12],
         "playbook_version": request.playbook_version,
+        "use_case": None if request.use_case_id is None else {
+            "id": request.use_case_id, "ref": f"UC-{request.use_case_id}",
+            "title": use_case_titles.get(request.use_case_id, ""), "warning": request.use_case_note},
     }
 
 
