@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from slack_sdk.models.blocks import ContextBlock, DividerBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
 
 
 @dataclass(frozen=True)
@@ -44,16 +50,21 @@ COMMANDS: tuple[Command, ...] = (
         Usage("/ai-oncall override @user <rotation> <from> <to>", "cover a shift"),
     ), ("", "@", "override")),
     Command("/ai-usecase", "Document AI use cases and keep them current.", (
-        Usage("/ai-usecase new", "document a new AI use case"),
-        Usage("/ai-usecase list [mine|stale]", "browse use cases"),
-        Usage("/ai-usecase show|edit|reviewed|retire <id>", "look at or maintain one record"),
+        Usage("/ai-usecase new", "document a new AI use case (a form; `edit` continues it)"),
+        Usage("/ai-usecase list [mine|stale|due|proposed|approved|rejected|retired] [page]",
+              "browse use cases, most pressing review first"),
+        Usage("/ai-usecase show|edit <id>", "read the whole record, or change it"),
+        Usage("/ai-usecase reviewed <id>", "say it is still accurate: the next review follows the playbook"),
+        Usage("/ai-usecase retire <id>", "it is no longer in use: no more reminders"),
         Usage("/ai-usecase digest on|off", "a personal weekly digest by DM"),
-    ), ("new", "list", "show", "edit", "reviewed", "retire", "digest")),
+    ), ("", "new", "list", "show", "edit", "reviewed", "retire", "digest")),
     Command("/ai-vendor", "Review third-party AI vendors.", (
         Usage("/ai-vendor new", "record a vendor for review"),
-        Usage("/ai-vendor list", "browse vendors and their review status"),
-        Usage("/ai-vendor show|edit|reviewed <id>", "look at or maintain one record"),
-    ), ("new", "list", "show", "edit", "reviewed")),
+        Usage("/ai-vendor list [mine|stale|due|not_started|in_review|reviewed|requires_follow_up|rejected] "
+              "[page]", "browse vendors and their review status"),
+        Usage("/ai-vendor show|edit <id>", "read the whole record, or change it"),
+        Usage("/ai-vendor reviewed <id>", "the reviewer signs the review off (not the assignee)"),
+    ), ("", "new", "list", "show", "edit", "reviewed")),
     Command("/ai-playbook", "Read the AI playbook in force: who signs off, what is off limits.", (
         Usage("/ai-playbook", "the playbook at a glance, with who is on call now"),
         Usage("/ai-playbook explain <kind> [internal|external]", "who may sign off on a kind"),

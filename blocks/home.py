@@ -15,20 +15,67 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks.approvals import APPROVE, CHANGES, REJECT, action_value, request_summary_line
+from blocks.approvals import (
+    APPROVE,
+    CHANGES,
+    REJECT,
+    action_value,
+    request_summary_line,
+)
 from blocks.help import COMMANDS
+from blocks.registry import REVIEWED, summary_line
 
-# Two blocks per waiting request and one per own request keep Home far below 100 blocks.
-HOME_WAITING = 15
-HOME_MINE = 20
+
+def incident_line(item: dict[str, Any]) -> str:
+    ack = f"acknowledged by <@{item['acknowledged_by']}>" if item.get("acknowledged_by") else "*not acknowledged*"
+    where = f" · <#{item['channel']}>" if item.get("channel") else ""
+    return f"*#{item['id']}* {item['severity']} · {item['title']} · {ack}{where}"
+
+# Block budget (Slack allows 100 in a Home tab): waiting 2 each, every other item 1, plus
+# headings, pagers and the footer — at most 1+1+22+12+13+8+8+3+2 = 70 with every section full.
+HOME_WAITING = 10
+HOME_MINE = 10
+HOME_RECORDS = 10
+HOME_VENDORS = 5
+HOME_INCIDENTS = 5
+PAGE = "home_page"
 
 
 def _md(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text)
 
 
+def _pager(section: str, offset: int, size: int, total: int) -> list:
+    """Previous/next buttons for one section, when it has more than one page."""
+    buttons = []
+    if offset > 0:
+        buttons.append(ButtonElement(text="‹ Previous", action_id=f"{PAGE}_prev_{section}",
+                                     value=f"{section}:{max(0, offset - size)}"))
+    if offset + size < total:
+        buttons.append(ButtonElement(text="Next ›", action_id=f"{PAGE}_next_{section}",
+                                     value=f"{section}:{offset + size}"))
+    if not buttons:
+        return []
+    shown = f"{offset + 1}–{min(offset + size, total)} of {total}"
+    return [ContextBlock(elements=[_md(shown)]),
+            ActionsBlock(block_id=f"page-{section}", elements=buttons)]
+
+
+def _records_section(heading: str, page: dict[str, Any], size: int, section: str, empty: str) -> list:
+    blocks: list = [DividerBlock(), SectionBlock(text=_md(f"*{heading}* ({page['total']})"))]
+    if not page["items"]:
+        blocks.append(ContextBlock(elements=[_md(empty)]))
+    for item in page["items"][:size]:
+        blocks.append(SectionBlock(text=_md(summary_line(item)[:2900]), accessory=ButtonElement(
+            text="Review", action_id=REVIEWED, value=f"{item['kind']}:{item['id']}")))
+    return blocks + _pager(section, page["offset"], size, page["total"])
+
+
 def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] = (),
-              notice: str | None = None) -> dict:
+              notice: str | None = None, records: dict[str, Any] | None = None,
+              vendors: dict[str, Any] | None = None, incidents: dict[str, Any] | None = None,
+              on_call: list[tuple[str, str | None]] = ()) -> dict:
+    """The Home tab. `records`/`vendors`/`incidents` are {items, total, offset} pages."""
     blocks: list = [HeaderBlock(text="Countersign")]
     if notice:
         blocks.append(SectionBlock(text=_md(f":information_source: {notice[:2900]}")))
@@ -54,6 +101,22 @@ def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] 
         blocks.append(SectionBlock(text=_md(request_summary_line(view))))
     if len(mine) > HOME_MINE:
         blocks.append(ContextBlock(elements=[_md("More: `/ai-approve list`.")]))
+    if records is not None:
+        blocks += _records_section("Your records due for review", records, HOME_RECORDS, "records",
+                                   "Nothing you keep is due. `/ai-usecase new` documents a use case.")
+    if vendors is not None:
+        blocks += _records_section("Vendor reviews you sign off", vendors, HOME_VENDORS, "vendors",
+                                   "No vendor review waits for you.")
+    if incidents is not None:
+        blocks += [DividerBlock(), SectionBlock(text=_md(f"*Open AI incidents* ({incidents['total']})"))]
+        if not incidents["items"]:
+            blocks.append(ContextBlock(elements=[_md("None open.")]))
+        for item in incidents["items"][:HOME_INCIDENTS]:
+            blocks.append(SectionBlock(text=_md(incident_line(item)[:2900])))
+        blocks += _pager("incidents", incidents["offset"], HOME_INCIDENTS, incidents["total"])
+    if on_call:
+        lines = [f"*{name}*: " + (f"<@{user}>" if user else "nobody") for name, user in on_call]
+        blocks += [DividerBlock(), SectionBlock(text=_md(("*On call now*\n" + " · ".join(lines))[:2900]))]
     blocks.append(DividerBlock())
     blocks.append(ContextBlock(elements=[_md(" · ".join(f"`{c.name}`" for c in COMMANDS)
                                              + " — `help` on any of them explains it.")]))

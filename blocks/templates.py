@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from blocks import approvals, incidents, oncall, playbook
+from blocks import approvals, digest, incidents, oncall, playbook, registry
 
 TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "playbook_applied": playbook.playbook_applied,
@@ -12,4 +12,6 @@ TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     **approvals.TEMPLATES,
     **incidents.TEMPLATES,
     **oncall.TEMPLATES,
+    **registry.TEMPLATES,
+    **digest.TEMPLATES,
 }

@@ -15,6 +15,7 @@ import escalation
 from bot import migrate
 from bot.clock import Clock, OffsetFileClock, SystemClock
 from bot.clockwork import Clockwork
+from bot.digest_job import DigestJob
 from bot.db import Database, make_engine
 from bot.directory import GroupDirectory
 from bot.dispatcher import DispatchPolicy, Dispatcher
@@ -23,7 +24,7 @@ from bot.policy import PlaybookWatcher, RunningPlaybook
 from bot.settings import Settings
 from bot.slack import web_client
 from bot.timer_runner import TimerRunner
-from services import approvals, outbox, timers
+from services import approvals, outbox, registry, timers
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ def build_clockwork(services: Services) -> Clockwork:
         ),
     )
     runner = TimerRunner(services.db, services.clock, owner=owner)
-    for kind, handler in {**approvals.TIMER_HANDLERS, **escalation.TIMER_HANDLERS}.items():
+    for kind, handler in {**approvals.TIMER_HANDLERS, **escalation.TIMER_HANDLERS,
+                          **registry.TIMER_HANDLERS}.items():
         runner.register(kind, handler)
     clockwork = Clockwork(
         dispatcher=dispatcher,
@@ -117,6 +119,7 @@ def build_clockwork(services: Services) -> Clockwork:
         poll_interval=s.outbox_poll_interval,
         sweep_interval=s.timer_sweep_interval,
         leader_refresh=s.leader_refresh_interval,
+        periodic=[("weekly-digest", DigestJob(services, web_client(s)), s.timer_sweep_interval)],
     )
     _wake_on_commit(services, clockwork)
     return clockwork

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,7 +34,8 @@ MISFIRE_GRACE = 3600
 class Clockwork:
     def __init__(self, *, dispatcher: Dispatcher, timers: TimerRunner, leadership: Leadership,
                  db: Database, clock: Clock, poll_interval: float, sweep_interval: float,
-                 leader_refresh: float = 5.0) -> None:
+                 leader_refresh: float = 5.0,
+                 periodic: Sequence[tuple[str, Callable[[], Awaitable[None]], float]] = ()) -> None:
         self.dispatcher = dispatcher
         self.timers = timers
         self.leadership = leadership
@@ -42,6 +44,7 @@ class Clockwork:
         self.poll_interval = poll_interval
         self.sweep_interval = sweep_interval
         self.leader_refresh = leader_refresh
+        self.periodic = tuple(periodic)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._dispatch_task: asyncio.Task | None = None
@@ -62,6 +65,9 @@ class Clockwork:
                           id="timer-sweep", replace_existing=True, next_run_time=now)
         scheduler.add_job(self._prune, CronTrigger(hour=3, minute=17, timezone=UTC),
                           id="prune-inbound", replace_existing=True)
+        for name, job, interval in self.periodic:
+            scheduler.add_job(self._led_only(name, job), IntervalTrigger(seconds=interval), id=name,
+                              replace_existing=True, next_run_time=now)
         scheduler.start()
         self.scheduler = scheduler
         self._dispatch_task = asyncio.create_task(
@@ -128,6 +134,16 @@ class Clockwork:
                 pass
         except Exception:
             log.exception("timer sweep failed")
+
+    def _led_only(self, name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            if not self._led:
+                return
+            try:
+                await job()
+            except Exception:
+                log.exception("%s failed", name)
+        return run
 
     async def _prune(self) -> None:
         if not self._led:

@@ -48,7 +48,15 @@ from .oncall import (
 )
 from .opening import open_incident
 from .paging import fire_step
-from .queries import by_channel, get, get_incident, open_incidents, pages_of, paged_users
+from .queries import (
+    by_channel,
+    get,
+    get_incident,
+    open_incident_page,
+    open_incidents,
+    paged_users,
+    pages_of,
+)
 from .record import (
     CHANNEL_READY,
     PIN_SUMMARY,
@@ -127,9 +135,10 @@ __all__ = [
     "next_step",
     "on_call_now",
     "open_incident",
+    "open_incident_page",
     "open_incidents",
-    "pages_of",
     "paged_users",
+    "pages_of",
     "plan",
     "post_update",
     "reopen",

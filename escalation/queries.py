@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.incident import ACTIVE_STATUSES, Incident, IncidentPage
 
@@ -63,6 +63,16 @@ def open_incidents(session: Session, *, limit: int = 50) -> list[Incident]:
         select(Incident).where(col(Incident.status).in_(ACTIVE_STATUSES))
         .order_by(col(Incident.id).desc()).limit(limit)
     ).all())
+
+
+def open_incident_page(session: Session, *, limit: int, offset: int = 0) -> tuple[list[dict], int]:
+    """A page of unresolved incidents, oldest first, as plain dicts; and how many in all."""
+    query = select(Incident).where(col(Incident.status).in_(ACTIVE_STATUSES))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Incident.opened_at, Incident.id).limit(limit).offset(offset)).all()
+    return [{"id": i.id, "title": i.title, "severity": i.severity, "status": i.status,
+             "channel": i.channel or i.announce_channel, "acknowledged_by": i.acknowledged_by,
+             "opened_at": i.opened_at.isoformat()} for i in rows], total
 
 
 def for_timer(session: Session, ref: str) -> Incident | None:

@@ -1,8 +1,9 @@
 from slack_bolt.async_app import AsyncApp
 
-from handlers.actions import approvals, incidents
+from handlers.actions import approvals, incidents, registry
 
 
 def register(app: AsyncApp) -> None:
     approvals.register(app)
     incidents.register(app)
+    registry.register(app)

@@ -2,12 +2,10 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.commands import approve, incident, oncall, playbook
+from handlers.commands import approve, incident, oncall, playbook, registry
 from handlers.commands.router import register_command
 
 CAPABILITIES = {
-    "/ai-usecase": "the AI use-case registry",
-    "/ai-vendor": "the AI vendor registry",
     "/ai-audit": "the audit log",
 }
 
@@ -19,3 +17,4 @@ def register(app: AsyncApp) -> None:
     incident.register(app)
     oncall.register(app)
     playbook.register(app)
+    registry.register(app)

@@ -1,31 +1,60 @@
-"""App Home: what waits for your sign-off and your own requests, with the same buttons."""
+"""App Home: your sign-offs waiting, your requests, your records due, vendor reviews you sign
+off, open incidents and who is on call — each section a bounded page, with pagers."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from blocks.home import HOME_WAITING, HOME_MINE, home_view
-from services import approvals
+import escalation
+from blocks.home import (
+    HOME_INCIDENTS,
+    HOME_MINE,
+    HOME_RECORDS,
+    HOME_VENDORS,
+    HOME_WAITING,
+    PAGE,
+    home_view,
+)
+from services import approvals, registry
+
+SIZES = {"records": HOME_RECORDS, "vendors": HOME_VENDORS, "incidents": HOME_INCIDENTS}
 
 
 async def publish_home(client: AsyncWebClient, services: Any, user: str,
-                       notice: str | None = None) -> None:
-    resolution = await services.directory.resolve(services.playbook.current.playbook)
+                       notice: str | None = None, pages: dict[str, int] | None = None) -> None:
+    pb = services.playbook.current.playbook
+    resolution = await services.directory.resolve(pb)
+    offsets = {name: max(0, (pages or {}).get(name, 0)) for name in SIZES}
+    now = services.clock.now()
+    soon = pb.documentation.due_soon
 
-    def load() -> tuple[list[dict], list[dict]]:
+    def page(items_total: tuple[list, int], name: str) -> dict[str, Any]:
+        items, total = items_total
+        return {"items": items, "total": total, "offset": offsets[name]}
+
+    def load() -> dict[str, Any]:
         with services.db.session() as s:
             # One more than shown tells whether to say "more".
-            return (approvals.waiting_for(s, user=user, group_members=resolution.members,
-                                          limit=HOME_WAITING + 1, offset=0),
-                    approvals.requested_by(s, user=user, limit=HOME_MINE + 1, offset=0))
+            return {
+                "waiting": approvals.waiting_for(s, user=user, group_members=resolution.members,
+                                                 limit=HOME_WAITING + 1, offset=0),
+                "mine": approvals.requested_by(s, user=user, limit=HOME_MINE + 1, offset=0),
+                "records": page(registry.due_for(s, user=user, now=now, soon=soon, limit=HOME_RECORDS,
+                                                 offset=offsets["records"]), "records"),
+                "vendors": page(registry.reviewing(s, user=user, now=now, soon=soon, limit=HOME_VENDORS,
+                                                   offset=offsets["vendors"]), "vendors"),
+                "incidents": page(escalation.open_incident_page(s, limit=HOME_INCIDENTS,
+                                                                offset=offsets["incidents"]), "incidents"),
+                "on_call": [(name, escalation.on_call_now(s, pb, name, now)) for name in pb.escalation.rotations],
+            }
 
-    waiting, mine = await asyncio.to_thread(load)
-    await client.views_publish(user_id=user, view=home_view(waiting=waiting, mine=mine,
-                                                            notice=notice))
+    sections = await asyncio.to_thread(load)
+    await client.views_publish(user_id=user, view=home_view(notice=notice, **sections))
 
 
 async def on_app_home_opened(event: dict[str, Any], client: AsyncWebClient,
@@ -35,5 +64,14 @@ async def on_app_home_opened(event: dict[str, Any], client: AsyncWebClient,
     await publish_home(client, context["services"], event["user"])
 
 
+async def on_page(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+    await ack()
+    section, _, offset = body["actions"][0].get("value", "").partition(":")
+    if section not in SIZES or not offset.isdigit():
+        return
+    await publish_home(client, context["services"], body["user"]["id"], pages={section: int(offset)})
+
+
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(on_app_home_opened)
+    app.action(re.compile(f"^{PAGE}_"))(on_page)

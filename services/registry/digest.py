@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from escalation.queries import open_incident_page
 from models.approval import PENDING, ApprovalRequest, ApprovalVote
 from models.audit import AuditEvent
-from models.incident import ACTIVE_STATUSES, Incident
 from models.registry import (
     RETIRED,
     REVIEWED,
@@ -190,13 +190,10 @@ def _flagged(session: Session, *, now: datetime, soon: timedelta, user: str | No
 
 
 def _incidents(session: Session, *, now: datetime, limit: int) -> dict[str, Any]:
-    query = select(Incident).where(col(Incident.status).in_(ACTIVE_STATUSES))
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Incident.opened_at, Incident.id).limit(limit)).all()
-    return {"total": total, "items": [
-        {"id": i.id, "title": i.title, "severity": i.severity, "status": i.status,
-         "channel": i.channel or i.announce_channel, "acknowledged_by": i.acknowledged_by,
-         "age_days": max(0, (now - i.opened_at).days)} for i in rows]}
+    items, total = open_incident_page(session, limit=limit)
+    for item in items:
+        item["age_days"] = max(0, (now - datetime.fromisoformat(item["opened_at"])).days)
+    return {"total": total, "items": items}
 
 
 def _changes(session: Session, *, since: datetime) -> list[dict[str, Any]]:

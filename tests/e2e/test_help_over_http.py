@@ -53,9 +53,9 @@ def test_unknown_subcommand_says_so_and_shows_help(slack):
 
 
 def test_unbuilt_capability_says_so_plainly(slack):
-    body = slack.command("/ai-vendor", "list").json()
+    body = slack.command("/ai-audit", "recent").json()
     assert body["response_type"] == "ephemeral"
-    assert "`/ai-vendor list` is not available yet" in body["text"]
+    assert "`/ai-audit recent` is not available yet" in body["text"]
 
 
 def test_oversize_text_is_refused_with_the_limit(slack):

@@ -63,6 +63,7 @@ class Workspace:
         self.reset()
         self._handlers: dict[str, Callable[[dict], dict]] = {
             "auth.test": self._auth_test,
+            "bots.info": self._bots_info,
             "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
@@ -217,6 +218,15 @@ class Workspace:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _bots_info(self, args: dict) -> dict:
+        if args.get("bot") != BOT_ID:
+            raise SlackError("bot_not_found")
+        return {"bot": {"id": BOT_ID, "deleted": False, "name": "countersign", "updated": 1700000000,
+                        "app_id": APP_ID, "user_id": BOT_USER_ID,
+                        "icons": {"image_36": "https://a.slack-edge.com/36.png",
+                                  "image_48": "https://a.slack-edge.com/48.png",
+                                  "image_72": "https://a.slack-edge.com/72.png"}}}
 
     def _apps_connections_open(self, args: dict) -> dict:
         return {"url": self.socket_url}

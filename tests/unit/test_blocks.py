@@ -74,6 +74,9 @@ def test_every_template_is_registered_and_renders():
                      "created_at": "2026-12-01T10:00:00+00:00", "cancelled": False,
                      "covered": ["U0PRI1"]},
         "event": {"type": "override_added", "actor": "U0ADMIN"}, "recipient": "U0SUB"}
+    from tests.unit.test_registry_blocks import SAMPLES as REGISTRY_SAMPLES
+
+    samples |= REGISTRY_SAMPLES
     assert set(TEMPLATES) == set(samples)
     for name, data in samples.items():
         assert_valid_message(TEMPLATES[name](data))

@@ -1,0 +1,85 @@
+"""The weekly digest as one Slack message: at most ten lines a section, the rest counted and
+pointed to App Home, never dropped without a word."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from blocks.home import incident_line
+from blocks.registry import summary_line
+
+LINE_LIMIT = 280
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def _clip(text: str, limit: int = LINE_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _home(view: dict[str, Any]) -> str:
+    link = view.get("home_link")
+    return f"<{link}|App Home>" if link else "Countersign's *Home* tab"
+
+
+def _waiting_line(item: dict[str, Any]) -> str:
+    holders = [f"<@{u}>" for u in item["holders"][:5]] + [f"<!subteam^{g}>" for g in item["holder_groups"][:2]]
+    more = len(item["holders"]) - 5
+    held = ", ".join(holders) + (f" +{more}" if more > 0 else "") if holders else "no approver left"
+    return _clip(f"*#{item['id']}* {item['title']} ({item['kind']}, {item['audience']}) · "
+                 f"{item['age_days']} d old · by <@{item['requester']}> · waiting on {held}")
+
+
+def _incident_line(item: dict[str, Any]) -> str:
+    return _clip(f"{incident_line(item)} · {item['age_days']} d")
+
+
+SECTIONS = (
+    ("waiting", ":hourglass: Sign-offs waiting (oldest first)", _waiting_line),
+    ("due", ":date: Records due or overdue for review", lambda s: _clip(summary_line(s))),
+    ("vendors", ":mag: Vendors needing review", lambda s: _clip(summary_line(s))),
+    ("flagged", ":warning: Use cases relying on vendors not reviewed", lambda s: _clip(summary_line(s))),
+    ("incidents", ":rotating_light: Open AI incidents", _incident_line),
+)
+
+
+def digest_blocks(view: dict[str, Any]) -> list:
+    personal = view.get("personal")
+    title = "Your weekly Countersign digest" if personal else "Weekly AI governance digest"
+    blocks: list = [HeaderBlock(text=title),
+                    ContextBlock(elements=[_md(f"As of {view['generated_at'][:16].replace('T', ' ')} UTC")])]
+    for key, heading, line in SECTIONS:
+        section = view.get(key) or {"total": 0, "items": []}
+        if personal and key == "incidents":
+            continue
+        blocks.append(SectionBlock(text=_md(f"*{heading}: {section['total']}*")))
+        if section["items"]:
+            blocks.append(SectionBlock(text=_md(_clip("\n".join(line(i) for i in section["items"]), 2990))))
+        left = section["total"] - len(section["items"])
+        if left > 0:
+            blocks.append(ContextBlock(elements=[_md(f"…and {left} more: see {_home(view)}.")]))
+    changes = [c for c in view.get("changes") or [] if c["count"]]
+    if not personal:
+        blocks.append(DividerBlock())
+        text = " · ".join(f"{c['count']} {c['label']}" for c in changes) if changes else "nothing recorded"
+        blocks.append(SectionBlock(text=_md(f"*Since last week:* {text}")))
+    return blocks
+
+
+def registry_digest(view: dict[str, Any]) -> dict[str, Any]:
+    counts = ", ".join(f"{view[k]['total']} {k}" for k, _, _ in SECTIONS if view.get(k))
+    return {"text": f"Weekly AI governance digest: {counts}",
+            "blocks": [b.to_dict() for b in digest_blocks(view)]}
+
+
+TEMPLATES = {"registry_digest": registry_digest}

@@ -1,0 +1,220 @@
+"""Registry messages: a record shown in full, lists, revisit nudges and governance raises.
+
+Records hold up to ~25 fields of 3,000 characters; a message holds 50 blocks of 3,000. A field
+too long to show whole says how much is left out and where to read it all — never cut silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from services.registry import fields
+
+STILL_ACCURATE = "registry_still_accurate"
+UPDATE = "registry_update"
+SNOOZE = "registry_snooze"
+EDIT = "registry_edit"
+REVIEWED = "registry_reviewed"
+SHOW_LIMIT = 2700  # characters of one field shown in a message section (label and note fit beside)
+
+LABELS = {"usecase": "use case", "vendor": "vendor"}
+DUE_WORDS = {"overdue": ":red_circle: review overdue", "due_soon": ":large_yellow_circle: review due soon",
+             "current": ":large_green_circle: current", "retired": ":white_circle: retired"}
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _date(iso: str | None) -> str:
+    return iso[:10] if iso else "never"
+
+
+def _words(value: str | None) -> str:
+    return (value or "—").replace("_", " ")
+
+
+def summary_line(s: dict[str, Any]) -> str:
+    """One line: ref, title, status, risk, owner, when the review is due."""
+    due = s["days_to_review"]
+    when = (f"due in {due} d" if due > 0 else "due today" if due == 0 else f"{-due} d overdue")
+    line = (f"*{s['ref']}* {_clip(s['title'], 80)} · {_words(s['status'])} · {s['risk']} risk · "
+            f"<@{s['owner']}> · {when if s['due_state'] != 'retired' else 'retired'}")
+    if s.get("flags"):
+        line += " · :warning: " + ", ".join(f"{f['ref']} {_words(f['review_status'])}" for f in s["flags"][:3])
+    return line
+
+
+def _fit_lines(lines: list[str], budget: int = SHOW_LIMIT) -> str:
+    shown: list[str] = []
+    size = 0
+    for line in lines:
+        line = _clip(line, 300)
+        if size + len(line) + 1 > budget - 40:
+            break
+        shown.append(line)
+        size += len(line) + 1
+    left = len(lines) - len(shown)
+    return "\n".join(shown) + (f"\n…and {left} more" if left else "")
+
+
+def _field_text(spec: fields.FieldSpec, value: Any, kind: str, record_id: int) -> str | None:
+    if value in (None, "", []):
+        return None
+    if spec.kind == fields.USER:
+        return f"<@{value}>"
+    if spec.kind == fields.USERS:
+        return ", ".join(f"<@{u}>" for u in value)
+    if spec.kind == fields.CHOICE:
+        return spec.choice_label(value)
+    if spec.kind == fields.MODELS:
+        return _fit_lines([f"• {line}" for line in fields.format_models(value).splitlines()])
+    if spec.kind == fields.LINKS:
+        return _fit_lines([f"• {link['ref']} {_clip(link['title'], 80)} ({_words(link['status'])})"
+                           for link in value])
+    text = str(value)
+    if len(text) > SHOW_LIMIT:
+        left = len(text) - SHOW_LIMIT
+        text = (text[:SHOW_LIMIT] + f"… _({left} more characters: `/ai-{kind} edit {record_id}` "
+                "or the registry export shows all)_")
+    return text
+
+
+def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
+    kind = view["kind"]
+    head = [f"*Status:* {_words(view['status'])}", f"*Risk:* {view['risk']}",
+            (f"*Review:* {DUE_WORDS.get(view['due_state'], view['due_state'])}, next "
+             f"{_date(view['next_review_at'])}"),
+            f"*Last reviewed:* {_date(view['last_reviewed_at'])}"
+            + (f" by <@{view['last_reviewed_by']}>" if view.get("last_reviewed_by") else "")]
+    blocks: list = [HeaderBlock(text=_clip(f"{view['ref']} · {view['title']}", 150)),
+                    SectionBlock(text=_md("\n".join(head)))]
+    flags = view.get("flags") or []
+    if flags:
+        blocks.append(SectionBlock(text=_md(":warning: *Relies on vendors not reviewed:*\n" + _fit_lines(
+            [f"• {f['ref']} {_clip(f['name'], 80)} ({_words(f['review_status'])})" for f in flags]))))
+    section = None
+    empty: list[str] = []
+    for spec in fields.FIELDS[kind]:
+        if spec.name in ("next_review", "status", "review_status", "title", "name"):
+            continue
+        text = _field_text(spec, view.get(spec.name), kind, view["id"])
+        if text is None:
+            empty.append(spec.label)
+            continue
+        if spec.section != section:
+            section = spec.section
+            blocks.append(DividerBlock())
+        blocks.append(SectionBlock(text=_md(f"*{spec.label}*\n{text}")))
+    if empty:
+        blocks.append(ContextBlock(elements=[_md(_clip("Not documented yet: " + ", ".join(empty), 2900))]))
+    history = view.get("history") or []
+    if history:
+        lines = [f"{h['at'][:10]} <@{h['by']}> changed {h['field'].replace('_', ' ')}" for h in history[:8]]
+        blocks.append(ContextBlock(elements=[_md(_clip("Recent changes: " + " · ".join(lines), 2900))]))
+    if interactive and view["due_state"] != "retired":
+        value = f"{kind}:{view['id']}"
+        blocks.append(ActionsBlock(block_id=f"record-{value}", elements=[
+            ButtonElement(text="Edit", action_id=EDIT, value=value),
+            ButtonElement(text="Mark reviewed", action_id=REVIEWED, value=value, style="primary"),
+        ]))
+    return blocks
+
+
+def record_message(view: dict[str, Any]) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": f"{view['ref']} {view['title']}",
+            "blocks": [b.to_dict() for b in record_blocks(view)]}
+
+
+def list_message(kind: str, which: str, items: list[dict[str, Any]], total: int, *, offset: int,
+                 page_size: int) -> dict[str, Any]:
+    label = LABELS[kind]
+    title = f"{label.capitalize()}s" + ("" if which == "all" else f" — {which.replace('_', ' ')}")
+    lines = [summary_line(s) for s in items]
+    blocks: list = [HeaderBlock(text=f"{title} ({total})")]
+    if not items:
+        blocks.append(SectionBlock(text=_md(f"No {label}s here. `/ai-{kind} new` documents one.")))
+    for start in range(0, len(lines), 10):
+        blocks.append(SectionBlock(text=_md(_clip("\n".join(lines[start:start + 10]), 2990))))
+    if offset + len(items) < total:
+        page = offset // page_size + 2
+        blocks.append(ContextBlock(elements=[_md(
+            f"Showing {offset + 1}–{offset + len(items)} of {total}: `/ai-{kind} list {which} {page}` "
+            "for the next page.")]))
+    return {"response_type": "ephemeral", "text": f"{title}: {total}", "blocks": [b.to_dict() for b in blocks]}
+
+
+def saved_message(view: dict[str, Any], *, created: bool, changed: list[str] = ()) -> dict[str, Any]:
+    kind = view["kind"]
+    if created:
+        text = (f"{view['ref']} {view['title']} is on record; its first review is due "
+                f"{_date(view['next_review_at'])}.")
+    else:
+        text = (f"{view['ref']} updated: {', '.join(c.replace('_', ' ') for c in changed)}."
+                if changed else f"{view['ref']}: nothing changed.")
+    blocks: list = [SectionBlock(text=_md(text))]
+    if created and kind == "usecase":
+        blocks.append(ActionsBlock(block_id=f"saved-{view['id']}", elements=[
+            ButtonElement(text="Continue documenting", action_id=EDIT, value=f"{kind}:{view['id']}",
+                          style="primary")]))
+    return {"text": text, "blocks": [b.to_dict() for b in blocks]}
+
+
+def nudge_value(view: dict[str, Any]) -> str:
+    return f"{view['kind']}:{view['id']}:{view['tag']}"
+
+
+def registry_nudge(view: dict[str, Any]) -> dict[str, Any]:
+    """A DM to whoever keeps the record: due soon, due, or overdue; with what to do."""
+    label = LABELS[view["kind"]]
+    due = _date(view["next_review_at"])
+    if view["stage"] == "soon":
+        text = f"The {label} {view['ref']} {view['title']} is due for review on {due}."
+    elif view["stage"] == "due":
+        text = f"The {label} {view['ref']} {view['title']} is due for review today ({due})."
+    else:
+        text = (f"Reminder {view['number']}: the review of {label} {view['ref']} {view['title']} "
+                f"is {-view['days_to_review']} days overdue (due {due}).")
+    lines = [text, "Is it still accurate? Reviewing takes a minute: check the record, then say so."]
+    for flag in view.get("flags") or []:
+        lines.append(f":warning: It relies on vendor {flag['ref']} {flag['name']} "
+                     f"({_words(flag['review_status'])}).")
+    value = nudge_value(view)
+    buttons = [ButtonElement(text="Still accurate", action_id=STILL_ACCURATE, value=value, style="primary"),
+               ButtonElement(text="Update", action_id=UPDATE, value=value)]
+    if view.get("snoozes_left", 0) > 0:
+        buttons.append(ButtonElement(text="Snooze 7d", action_id=SNOOZE, value=value))
+    blocks = [SectionBlock(text=_md(_clip("\n".join(lines), 2990))),
+              ActionsBlock(block_id=f"nudge-{view['kind']}-{view['id']}", elements=buttons)]
+    return {"text": text, "blocks": [b.to_dict() for b in blocks]}
+
+
+def nudge_answer(outcome: str) -> dict[str, Any]:
+    """The nudge DM once someone acted on it (replaces the buttons)."""
+    return {"replace_original": True, "text": outcome,
+            "blocks": [SectionBlock(text=_md(_clip(outcome, 2990))).to_dict()]}
+
+
+def registry_raise(view: dict[str, Any]) -> dict[str, Any]:
+    label = LABELS[view["kind"]]
+    text = (f":rotating_light: The {label} {view['ref']} {view['title']} is {view['days_overdue']} days past "
+            f"its review date ({_date(view['next_review_at'])}) and beyond the playbook's grace period. "
+            f"Kept by <@{view['owner']}>; last reviewed {_date(view['last_reviewed_at'])}.")
+    return {"text": text, "blocks": [SectionBlock(text=_md(_clip(text, 2990))).to_dict()]}
+
+
+TEMPLATES = {"registry_nudge": registry_nudge, "registry_raise": registry_raise}

@@ -1,0 +1,119 @@
+"""What registry listeners share: who governs, whether named people are real, reading forms."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from slack_sdk.errors import SlackApiError
+
+from services import registry
+from services.registry import fields
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_ID = re.compile(r"^(?:#|uc-|v-)?(\d{1,9})$", re.IGNORECASE)
+
+
+def parse_id(text: str) -> int | None:
+    """`12`, `#12`, `UC-12` or `V-12` → 12."""
+    match = _ID.match(text.strip())
+    return int(match.group(1)) if match else None
+
+
+async def authority(services: Any, user: str) -> registry.Authority:
+    """The acting user with the playbook's admins and documentation approvers as governors."""
+    pb = services.playbook.current.playbook
+    governors = set(pb.admins)
+    if pb.documentation.approvers:
+        resolution = await services.directory.resolve(pb)
+        for name in pb.documentation.approvers:
+            governors.update(resolution.members.get(name, ()))
+    return registry.Authority(user=user, governors=frozenset(governors))
+
+
+async def in_session(services: Any, work: Callable[[Any], T]) -> T:
+    """Run `work(session)` in one transaction, off the event loop."""
+    def run() -> T:
+        with services.db.session() as s:
+            return work(s)
+
+    return await asyncio.to_thread(run)
+
+
+async def check_people(client: Any, kind: str, raw: dict[str, Any]) -> dict[str, str]:
+    """Errors for named people who are not active humans in this workspace (users.info).
+
+    If Slack cannot be asked (rate limits, an outage), the names pass: the form's own user
+    pickers only offer real people, and refusing a form because Slack is slow helps nobody.
+    """
+    errors: dict[str, str] = {}
+    for spec in fields.FIELDS[kind]:
+        if spec.kind not in (fields.USER, fields.USERS) or not raw.get(spec.name):
+            continue
+        users = raw[spec.name] if spec.kind == fields.USERS else [raw[spec.name]]
+        for user in users:
+            if not isinstance(user, str):
+                continue
+            problem = await _person_problem(client, user)
+            if problem:
+                errors[spec.name] = f"{spec.label}: <@{user}> {problem}."
+                break
+    return errors
+
+
+async def _person_problem(client: Any, user: str) -> str | None:
+    try:
+        info = (await client.users_info(user=user))["user"]
+    except SlackApiError as exc:
+        if exc.response.get("error") == "user_not_found":
+            return "is not a member of this workspace"
+        log.warning("could not check user %s: %s", user, exc.response.get("error"))
+        return None
+    except Exception:
+        log.warning("could not check user %s", user, exc_info=True)
+        return None
+    if info.get("deleted"):
+        return "has left the workspace"
+    if info.get("is_bot") or info.get("id") == "USLACKBOT":
+        return "is a bot; name a person"
+    return None
+
+
+def form_values(view: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The submitted values of the record fields present in a form, keyed by field name."""
+    state = view.get("state", {}).get("values", {})
+    raw: dict[str, Any] = {}
+    for spec in fields.FIELDS[kind]:
+        if spec.name in state:
+            raw[spec.name] = element_value(state[spec.name].get("value") or {})
+    return raw
+
+
+def element_value(element: dict[str, Any]) -> Any:
+    kind = element.get("type")
+    if kind in ("static_select", "radio_buttons"):
+        return (element.get("selected_option") or {}).get("value")
+    if kind in ("multi_static_select", "checkboxes"):
+        return [o.get("value") for o in element.get("selected_options") or []]
+    if kind == "users_select":
+        return element.get("selected_user")
+    if kind == "multi_users_select":
+        return list(element.get("selected_users") or [])
+    if kind == "datepicker":
+        return element.get("selected_date")
+    return element.get("value")
+
+
+def errors_for(view: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """`response_action: errors` for a form: each message on its field's block, or on the
+    first block when the field is not on this form (a permission, a vanished record)."""
+    blocks = [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"]
+    shown: dict[str, str] = {}
+    for field, message in errors.items():
+        block = field if field in blocks else (blocks[0] if blocks else field)
+        shown.setdefault(block, message[:2000])
+    return {"response_action": "errors", "errors": shown}
