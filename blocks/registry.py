@@ -187,8 +187,8 @@ def registry_nudge(view: dict[str, Any]) -> dict[str, Any]:
     elif view["stage"] == "due":
         text = f"The {label} {view['ref']} {view['title']} is due for review today ({due})."
     else:
-        text = (f"Reminder {view['number']}: the review of {label} {view['ref']} {view['title']} "
-                f"is {-view['days_to_review']} days overdue (due {due}).")
+        text = (f"The review of {label} {view['ref']} {view['title']} is "
+                f"{-view['days_to_review']} days overdue (due {due}).")
     lines = [text, "Is it still accurate? Reviewing takes a minute: check the record, then say so."]
     for flag in view.get("flags") or []:
         lines.append(f":warning: It relies on vendor {flag['ref']} {flag['name']} "

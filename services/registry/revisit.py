@@ -159,7 +159,8 @@ def fire_due(session: Session, timer: Timer, now: datetime) -> None:
         return
     kind, record = found
     number = int(timer.payload.get("number", 1))
-    _dm(session, kind, record, timer, now, stage="due" if number == 1 else "overdue", number=number)
+    late = now - record.next_review_at >= timedelta(days=1)
+    _dm(session, kind, record, timer, now, stage="overdue" if late else "due", number=number)
     wait = timedelta(seconds=float(timer.payload.get("renudge_s", 3 * 86400))) * (2 ** (number - 1))
     _set(session, DUE, kind, record.id, now + wait, now, {**timer.payload, "number": number + 1})
 
