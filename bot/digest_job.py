@@ -15,9 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import exists, literal
 from sqlmodel import select
 
-from models.registry import DigestRun
+from models.registry import DigestRun, DigestSubscriber
 from services import audit, outbox
 from services.registry import digest
 
@@ -25,28 +26,27 @@ log = logging.getLogger(__name__)
 
 # A digest more than this late is skipped rather than sent days after the fact.
 CATCH_UP = timedelta(hours=12)
+# One deployment serves one workspace: its digest's row is ("team", week).
+TEAM = "team"
 
 
 class DigestJob:
     def __init__(self, services: Any, client: Any) -> None:
         self.services = services
         self.client = client
-        self._workspace: tuple[str, str | None] | None = None
+        self._link: str | None = None
 
-    async def workspace(self) -> tuple[str, str | None]:
-        """(team id, App Home link) from auth.test and bots.info, asked once; without Slack,
-        the digest still goes out, keyed "workspace" and pointing to the Home tab in words."""
-        if self._workspace is None:
+    async def home_link(self) -> str | None:
+        """The App Home deep link, from auth.test and bots.info (asked until they answer);
+        without it the digest still goes out and names the Home tab in words."""
+        if self._link is None:
             try:
                 me = await self.client.auth_test()
-                team = me["team_id"]
                 bot = await self.client.bots_info(bot=me["bot_id"])
-                link = f"slack://app?team={team}&id={bot['bot']['app_id']}&tab=home"
-                self._workspace = (team, link)
+                self._link = f"slack://app?team={me['team_id']}&id={bot['bot']['app_id']}&tab=home"
             except (SlackApiError, KeyError, OSError, asyncio.TimeoutError) as exc:
-                log.warning("digest: could not ask Slack who we are (%s); sending without a Home link", exc)
-                return ("workspace", None)
-        return self._workspace
+                log.warning("digest: could not ask Slack for the App Home link (%s)", exc)
+        return self._link
 
     async def __call__(self) -> None:
         services = self.services
@@ -61,20 +61,20 @@ class DigestJob:
         week = digest.period_key(due, pb.tz, len(schedule.cron.days))
         if await asyncio.to_thread(self._already_sent, week):
             return
-        team, link = await self.workspace()
+        link = await self.home_link()
         members = (await services.directory.resolve(pb)).members
         soon = pb.documentation.due_soon
 
         def team_digest() -> list[str]:
             with services.db.session() as s:
-                if not digest.claim(s, scope=f"team:{team}", week=week, due_at=due, now=now):
+                if not digest.claim(s, scope=TEAM, week=week, due_at=due, now=now):
                     return digest.subscribers(s)  # each personal digest is claimed on its own
                 content = digest.build(s, now=now, soon=soon, group_members=members)
-                outbox.enqueue(s, key=f"digest:team:{team}:{week}", method="chat.postMessage",
+                outbox.enqueue(s, key=f"digest:{TEAM}:{week}", method="chat.postMessage",
                                channel=pb.digest_channel(), template=digest.T_DIGEST,
                                payload={**content, "week": week, "home_link": link}, now=now)
                 audit.append(s, at=now, actor="countersign", action="digest.sent", entity_type="digest",
-                             entity_id=f"team:{team}:{week}",
+                             entity_id=f"{TEAM}:{week}",
                              payload={"channel": pb.digest_channel(), "counts": _counts(content)})
                 return digest.subscribers(s)
 
@@ -83,13 +83,14 @@ class DigestJob:
                                     members=members, link=link)
 
     def _already_sent(self, week: str) -> bool:
-        # Cheap check first, so the sweep-interval job costs one indexed read most of the time.
-        team = self._workspace[0] if self._workspace else None
-        if team is None:
-            return False
+        """The team's digest and every subscriber's are claimed for `week`: two indexed reads,
+        so the job costs little on the sweeps between digests."""
         with self.services.db.session() as s:
-            return s.exec(select(DigestRun.id).where(DigestRun.scope == f"team:{team}",
-                                                     DigestRun.week == week)).first() is not None
+            if s.exec(select(DigestRun.id).where(DigestRun.scope == TEAM, DigestRun.week == week)).first() is None:
+                return False
+            owed = select(DigestSubscriber.user).where(~exists().where(
+                DigestRun.scope == literal("user:") + DigestSubscriber.user, DigestRun.week == week))
+            return s.exec(owed.limit(1)).first() is None
 
     def _personal(self, user: str, *, week: str, due: Any, now: Any, soon: timedelta, members: Any,
                   link: str | None) -> None:

@@ -164,7 +164,7 @@ class DigestRun(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("scope", "week", name="uq_digest_run_week"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    scope: str = Field(max_length=64)  # "team:<team id>" or "user:<user id>"
+    scope: str = Field(max_length=64)  # "team" (the workspace's digest) or "user:<user id>"
     week: str = Field(max_length=10)  # ISO week in the playbook's time zone, like 2026-W48
     due_at: datetime
     created_at: datetime

@@ -175,6 +175,9 @@ def _cadences(pb: Playbook, internal: bool) -> list[str]:
         ]
         extra = f" ({'; '.join(tiers)})" if tiers else ""
         out.append(f"- {label}: every {describe_duration(general)}{extra}.")
+    out.append(f"- Owners are reminded {describe_duration(doc.due_soon)} before a review is due, on the day, and "
+               f"again after {describe_duration(doc.renudge_after)}, then at doubling intervals; a review "
+               f"may be put off by {describe_duration(doc.snooze)} at most {doc.max_snoozes} times.")
     out.append(f"- A record not revisited within {describe_duration(doc.stale_grace)} of its due date is raised with the governance team.")
     if internal and doc.digest is not None:
         out.append(f"- A digest of records due and overdue is posted {doc.digest.cron} ({pb.timezone}) in channel {pb.digest_channel()}.")
