@@ -257,8 +257,8 @@ TEMPLATES = {
 
 
 def _input(block_id: str, label: str, *, max_length: int, multiline: bool = False,
-           optional: bool = False, initial: str | None = None) -> InputBlock:
-    return InputBlock(block_id=block_id, label=label, optional=optional,
+           optional: bool = False, initial: str | None = None, hint: str | None = None) -> InputBlock:
+    return InputBlock(block_id=block_id, label=label, optional=optional, hint=hint,
                       element=PlainTextInputElement(action_id="value", multiline=multiline,
                                                     max_length=max_length,
                                                     initial_value=initial))
@@ -281,7 +281,8 @@ def new_incident_modal(*, severities: list[tuple[str, str]], metadata: str = "",
                     _input("description", "Details", max_length=DESCRIPTION_MAX,
                            multiline=True, optional=True, initial=description),
                     _input("affected", "Affected AI use case or vendor", max_length=200,
-                           optional=True),
+                           optional=True, hint="Name records as UC-12 or V-3: resolving with a "
+                                               "revisit then makes them due for review"),
                 ]).to_dict()
 
 

@@ -28,14 +28,15 @@ from typing import Any
 from sqlmodel import Session, select
 
 from models.incident import ACKNOWLEDGED, OPEN, RESOLVED, Incident, IncidentPage
+from services.inputs import check_text
+from services.playbook.schema import Playbook
+from services.registry import records as registry_records
 
 from . import record
 from .engine import FIRST
-from services.inputs import check_text
-
 from .errors import IncidentInputError, UnknownIncident
 from .limits import SUMMARY_MAX, URL_MAX
-from .queries import lock, pages_of, paged_channels
+from .queries import lock, paged_channels, pages_of
 from .views import incident_view
 
 REASON_MAX = 2000
@@ -192,9 +193,11 @@ def _not_acknowledged(incident: Incident) -> Outcome:
 
 
 def resolve(session: Session, *, incident_id: int, user: str, now: datetime, summary: str,
-            postmortem_url: str | None = None, revisit_usecase: bool = False, is_admin: bool = False) -> Outcome:
-    """End everything: paging, reminders. `summary` is required; `revisit_usecase` records a
-    request that the affected use case's documentation be revisited (`incident.revisit_requested`)."""
+            postmortem_url: str | None = None, revisit_usecase: bool = False, is_admin: bool = False,
+            playbook: Playbook | None = None) -> Outcome:
+    """End everything: paging, reminders. `summary` is required; `revisit_usecase` asks for the
+    affected records' documentation to be revisited (`incident.revisit_requested`): records named
+    in `affected` (`UC-12`, `V-3`) become due for review now, under `playbook`'s cadences."""
     errors: dict[str, str] = {}
     summary_text = check_text(errors, "summary", "The summary", summary, SUMMARY_MAX,
                               required="say what happened and what was done about it")
@@ -228,15 +231,20 @@ def resolve(session: Session, *, incident_id: int, user: str, now: datetime, sum
     session.flush()
     record.log(session, incident, now=now, actor=user, action="incident.resolved", previous_status=previous,
                summary=summary_text, postmortem_url=url, revisit_usecase=incident.revisit_usecase)
+    flagged: list[str] = []
     if incident.revisit_usecase:
-        # The registry picks these up (documentation capability): revisit the affected record now.
+        if playbook is not None:
+            flagged = registry_records.revisit_now(session, incident.affected, actor=user, now=now,
+                                                   playbook=playbook, reason=f"incident #{incident.id}")
         record.log(session, incident, now=now, actor=user, action="incident.revisit_requested",
-                   affected=incident.affected, category=incident.category)
+                   affected=incident.affected, category=incident.category, records=flagged)
     _announce(session, incident, kind="resolved", actor=user, now=now, governance=True,
               pages_of_run=incident.escalation_run, summary=summary_text, postmortem_url=url,
               revisit_usecase=incident.revisit_usecase)
     return Outcome("resolved", "Resolved; paging and update reminders have stopped."
-                   + (" The affected use case's documentation is flagged for a revisit." if revisit_usecase else ""),
+                   + (f" {', '.join(flagged)} {'is' if len(flagged) == 1 else 'are'} now due for review; "
+                      "the owners are told." if flagged else
+                      " The affected use case's documentation is flagged for a revisit." if revisit_usecase else ""),
                    incident)
 
 

@@ -52,7 +52,8 @@ async def on_resolve(ack: Any, body: dict[str, Any], view: dict[str, Any],
             context, escalation.resolve, incident_id=int(view["private_metadata"]),
             user=body["user"]["id"], summary=value(view, "summary") or "",
             postmortem_url=value(view, "postmortem") or None,
-            revisit_usecase=value(view, "revisit") == "yes")
+            revisit_usecase=value(view, "revisit") == "yes",
+            playbook=context["services"].playbook.current.playbook)
     except escalation.IncidentInputError as exc:
         await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "summary"), exc.message))
         return

@@ -9,7 +9,15 @@ from .authority import SYSTEM, Authority
 from .crosscheck import use_case_check
 from .errors import NotAllowed, RegistryInputError, UnknownRecord
 from .lookup import get, owners, ref
-from .records import create, edit, history, mark_reviewed, retire
+from .records import (
+    create,
+    edit,
+    history,
+    mark_reviewed,
+    referenced,
+    retire,
+    revisit_now,
+)
 from .revisit import T_NUDGE, T_RAISE, TIMER_HANDLERS, snooze
 from .views import (
     choices,
@@ -42,8 +50,10 @@ __all__ = [
     "record_summary",
     "record_view",
     "ref",
+    "referenced",
     "retire",
     "reviewing",
+    "revisit_now",
     "snooze",
     "use_case_check",
     "vendor_flags",

@@ -7,6 +7,7 @@ RegistryInputError naming the form field, before anything is written.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -177,6 +178,36 @@ def retire(session: Session, record_id: int, *, authority: Authority, now: datet
     revisit.cancel(session, USECASE, record.id)
     _audit(session, USECASE, record, now=now, actor=authority.user, action="usecase.retired", values={})
     return record
+
+
+_REFERENCE = re.compile(r"\b(UC|V)-(\d{1,9})\b", re.IGNORECASE)
+
+
+def referenced(text: str | None) -> list[tuple[str, int]]:
+    """Record references (`UC-12`, `V-3`) written in free text, each once, in order."""
+    found = [(USECASE if k.upper() == "UC" else VENDOR, int(n)) for k, n in _REFERENCE.findall(text or "")]
+    return list(dict.fromkeys(found))
+
+
+def revisit_now(session: Session, text: str | None, *, actor: str, now: datetime, playbook: Playbook,
+                reason: str) -> list[str]:
+    """Make the records `text` names due for review now (an incident showed they may be wrong):
+    their owners are nudged at the next sweep. Returns the refs flagged; unknown or retired
+    ones are passed over."""
+    flagged = []
+    for kind, record_id in referenced(text):
+        record = session.get(MODELS[kind], record_id, with_for_update=True, populate_existing=True)
+        if record is None or (kind == USECASE and record.status == RETIRED):
+            continue
+        _move_review(session, kind, record, now, by=actor, now=now)
+        _touch(record, now)
+        session.add(record)
+        session.flush()
+        revisit.schedule(session, kind, record, playbook=playbook, now=now)
+        _audit(session, kind, record, now=now, actor=actor, action=f"{kind}.revisit_requested",
+               values={"reason": reason})
+        flagged.append(ref(kind, record_id))
+    return flagged
 
 
 def history(session: Session, kind: str, record_id: int, *, limit: int = 20) -> list[RecordChange]:

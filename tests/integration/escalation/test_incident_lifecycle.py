@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from incident_world import (
+    PB,
     GOVERNANCE,
     INCIDENTS,
     MINUTE,
@@ -21,8 +22,14 @@ from incident_world import (
     timer_rows,
 )
 
+from sqlmodel import select
+
 import escalation
 from bot.clock import ManualClock
+from models.outbox import OutboxMessage
+from models.registry import UseCase
+from services import registry
+from services.registry import revisit
 
 
 def started(db, severity="sev2", until=T0 + 6 * MINUTE):
@@ -190,3 +197,29 @@ def test_a_step_claimed_but_not_yet_fired_does_not_page_after_an_acknowledgement
     assert runner._fire(claimed, clock.now()) == 0
     assert [p[3] for p in page_log(db, iid)] == ["U0PRI1"]
     assert [t.status for t in timer_rows(db, iid, "incident.step")] == ["done", "cancelled"]
+
+
+def test_resolving_with_a_revisit_makes_the_named_records_due_and_nudges_their_owners(db):
+    with db.session() as s:
+        use_case = registry.create(s, "usecase", {
+            "title": "Support bot", "description": "Answers tickets", "owner": "U0OWN", "audience": "external",
+            "purpose": "Speed", "risk_tier": "high"}, authority=registry.Authority("U0OWN"), now=T0,
+            playbook=PB.playbook)
+        use_case_id = use_case.id
+    clock = ManualClock(T0)
+    runner = make_runner(db, clock)
+    for kind, handler in registry.TIMER_HANDLERS.items():
+        runner.register(kind, handler)
+    iid = open_incident(db, affected=f"UC-{use_case_id} and V-99 (not on record)")
+    clock.set(T0 + MINUTE)
+    with db.session() as s:
+        outcome = escalation.resolve(s, incident_id=iid, user=REPORTER, now=clock.now(), summary="Filtered.",
+                                     revisit_usecase=True, playbook=PB.playbook)
+    assert f"UC-{use_case_id} is now due for review" in outcome.message
+    assert audit_rows(db, iid)[-1].payload["records"] == [f"UC-{use_case_id}"]
+    with db.session() as s:
+        assert s.get(UseCase, use_case_id).next_review_at == T0 + MINUTE
+    sweep_until(runner, clock, T0 + 3 * MINUTE)
+    with db.session() as s:
+        nudges = s.exec(select(OutboxMessage).where(OutboxMessage.template == revisit.T_NUDGE)).all()
+        assert [(m.channel, m.payload["stage"]) for m in nudges] == [("U0OWN", "due")]
