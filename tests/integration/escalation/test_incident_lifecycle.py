@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 from incident_world import (
-    PB,
     GOVERNANCE,
     INCIDENTS,
     MINUTE,
+    PB,
     REPORTER,
     T0,
     ack,
@@ -21,7 +21,6 @@ from incident_world import (
     sweep_until,
     timer_rows,
 )
-
 from sqlmodel import select
 
 import escalation
