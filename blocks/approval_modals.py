@@ -8,6 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import (
     CheckboxesElement,
     ContextBlock,
+    ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -46,7 +47,7 @@ def new_request_modal(*, kinds: list[str], uses: list[tuple[str, str]],
                       checklists: dict[str, list[str]], channel: str | None,
                       use_cases: list[tuple[int, str]] = ()) -> dict[str, Any]:
     """The /ai-approve form. `uses`: (id, text) of every allowed and off-limits use;
-    `use_cases`: (id, label) of the documented use cases a request may name (newest 100)."""
+    `use_cases`: (id, label) of the documented use cases a request may name (more than 100: search)."""
     blocks: list = [
         InputBlock(block_id="kind", label="What is being signed off",
                    element=StaticSelectElement(action_id="value", options=[
@@ -71,11 +72,14 @@ def new_request_modal(*, kinds: list[str], uses: list[tuple[str, str]],
             element=StaticMultiSelectElement(action_id="value", options=[
                 Option(value=use_id, text=_clip(text, 75)) for use_id, text in uses][:100])))
     if use_cases:
+        # Beyond 100 use cases Slack cannot list them all: the picker searches instead.
+        picker = (ExternalDataSelectElement(action_id="search_usecase", min_query_length=1)
+                  if len(use_cases) > 100 else
+                  StaticSelectElement(action_id="value", options=[
+                      Option(value=str(i), text=_clip(label, 75)) for i, label in use_cases]))
         blocks.append(InputBlock(
             block_id="use_case", label="Documented AI use case it serves", optional=True,
-            hint="Launches of some kinds must name an approved, current use case",
-            element=StaticSelectElement(action_id="value", options=[
-                Option(value=str(i), text=_clip(label, 75)) for i, label in use_cases][:100])))
+            hint="Launches of some kinds must name an approved, current use case", element=picker))
     lines = [f"*{kind}*: {', '.join(items)}" for kind, items in checklists.items() if items]
     if lines:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(

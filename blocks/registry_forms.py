@@ -12,6 +12,7 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ContextBlock,
     DatePickerElement,
+    ExternalDataMultiSelectElement,
     HeaderBlock,
     InputBlock,
     MarkdownTextObject,
@@ -31,6 +32,9 @@ from services.registry.fields import FieldSpec
 NEW = {"usecase": "usecase_new", "vendor": "vendor_new"}
 EDIT = {"usecase": "usecase_edit", "vendor": "vendor_edit"}
 VENDOR_REVIEW = "vendor_review"
+# Slack lists at most 100 options; beyond that a picker searches (an options load request).
+LIST_MAX = 100
+SEARCH = {"vendors": "search_vendor", "use_cases": "search_usecase"}
 TITLES = {("usecase", "new"): "Document an AI use case", ("usecase", "edit"): "Edit use case",
           ("vendor", "new"): "Record an AI vendor", ("vendor", "edit"): "Edit vendor"}
 
@@ -60,10 +64,15 @@ def _element(spec: FieldSpec, initial: Any, links: list[tuple[int, str]]) -> Any
         return UserMultiSelectElement(action_id="value", initial_users=list(initial or []) or None,
                                       max_selected_items=20)
     if spec.kind == fields.LINKS:
-        options = [_option(str(i), label) for i, label in links[:100]]
-        chosen = [o for o in options if int(o.value) in set(initial or [])]
-        return StaticMultiSelectElement(action_id="value", options=options,
-                                        initial_options=chosen or None)
+        current = [_option(str(link["id"]), f"{link['ref']} {link['title']}") for link in initial or []]
+        if len(links) > LIST_MAX:
+            # Too many to list: Slack asks the bot for matches as the person types.
+            return ExternalDataMultiSelectElement(action_id=SEARCH[spec.name], min_query_length=1,
+                                              initial_options=current or None)
+        options = [_option(str(i), label) for i, label in links]
+        listed = {o.value for o in options}
+        return StaticMultiSelectElement(action_id="value", options=options + [o for o in current if o.value not in listed],
+                                        initial_options=current or None)
     if spec.kind == fields.DATE:
         return DatePickerElement(action_id="value", initial_date=initial or None)
     raise AssertionError(spec.kind)
@@ -75,7 +84,8 @@ def record_modal(kind: str, *, mode: str, record: dict[str, Any] | None = None,
     """The form for a new (`mode="new"`: the essentials) or edited record (every field).
 
     `record` is a record view (`services.registry.record_view`) for editing, or defaults.
-    `links` are (id, label) of the records of the other type that may be linked.
+    `links` are (id, label) of the records of the other type that may be linked: listed up to
+    LIST_MAX, searched beyond (pass LIST_MAX + 1 of them to learn which).
     """
     record = record or {}
     blocks: list = []
@@ -89,8 +99,6 @@ def record_modal(kind: str, *, mode: str, record: dict[str, Any] | None = None,
             section = spec.section
             blocks.append(HeaderBlock(text=section))
         initial = record.get(spec.name)
-        if spec.kind == fields.LINKS:
-            initial = [link["id"] for link in initial or []]
         if spec.name == "next_review":
             initial = None  # empty keeps the cadence; a picked date overrides it
         blocks.append(InputBlock(block_id=spec.name, label=_clip(spec.label, 150),

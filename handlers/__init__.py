@@ -4,7 +4,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import actions, commands, errors, events, middleware, shortcuts, views
+from handlers import actions, commands, errors, events, middleware, options, shortcuts, views
 
 
 def register_listeners(app: AsyncApp, services: Any) -> None:
@@ -13,5 +13,6 @@ def register_listeners(app: AsyncApp, services: Any) -> None:
     commands.register(app)
     actions.register(app)
     views.register(app)
+    options.register(app)
     shortcuts.register(app)
     events.register(app)

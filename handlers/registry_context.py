@@ -89,15 +89,16 @@ def form_values(view: dict[str, Any], kind: str) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     for spec in fields.FIELDS[kind]:
         if spec.name in state:
-            raw[spec.name] = element_value(state[spec.name].get("value") or {})
+            # One element per input block; its action id is "value", or a search picker's.
+            raw[spec.name] = element_value(next(iter(state[spec.name].values()), {}))
     return raw
 
 
 def element_value(element: dict[str, Any]) -> Any:
     kind = element.get("type")
-    if kind in ("static_select", "radio_buttons"):
+    if kind in ("static_select", "external_select", "radio_buttons"):
         return (element.get("selected_option") or {}).get("value")
-    if kind in ("multi_static_select", "checkboxes"):
+    if kind in ("multi_static_select", "multi_external_select", "checkboxes"):
         return [o.get("value") for o in element.get("selected_options") or []]
     if kind == "users_select":
         return element.get("selected_user")

@@ -77,7 +77,7 @@ async def open_form(ack: Any, client: Any, body: dict[str, Any], context: Any, *
 
     def load_use_cases() -> list[tuple[int, str]]:
         with services.db.session() as s:
-            return registry.choices(s, "usecase")
+            return registry.choices(s, "usecase", limit=101)
 
     use_cases = await asyncio.to_thread(load_use_cases)
     uses = [(u.id, u.text) for u in (*pb.allowed_uses, *pb.off_limits)]

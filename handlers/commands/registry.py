@@ -30,7 +30,7 @@ def _soon(services: Any) -> Any:
 async def open_new(ack: Any, client: Any, body: dict[str, Any], context: Any, kind: str, **_: Any) -> None:
     await ack()
     services = context["services"]
-    links = await in_session(services, lambda s: registry.choices(s, OTHER[kind]))
+    links = await in_session(services, lambda s: registry.choices(s, OTHER[kind], limit=101))
     defaults = {"owner": body["user_id"]} if kind == "usecase" else {"assignee": body["user_id"]}
     await client.views_open(trigger_id=body["trigger_id"], view=record_modal(
         kind, mode="new", record=defaults, links=links, metadata=body.get("channel_id") or ""))
@@ -92,7 +92,7 @@ async def open_edit(services: Any, client: Any, *, kind: str, record_id: int, us
             raise registry.NotAllowed("id", f"Only the people who keep {registry.ref(kind, record_id)} "
                                             "(or a documentation admin) may edit it.")
         return (registry.record_view(s, kind, record, now=services.clock.now()),
-                registry.choices(s, OTHER[kind]))
+                registry.choices(s, OTHER[kind], limit=101))
 
     try:
         view, links = await in_session(services, load)

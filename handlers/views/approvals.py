@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from blocks import approval_modals
 from handlers.actions.approvals import decide
 from handlers.commands.approve import create
+from handlers.registry_context import element_value
 from services import approvals
 
 # Service field names → the modal blocks that hold them.
@@ -22,14 +23,9 @@ FIELD_BLOCKS = {"kind": "kind", "audience": "audience", "title": "title",
 
 
 def value(view: dict[str, Any], block_id: str) -> Any:
-    element = (view["state"]["values"].get(block_id) or {}).get("value") or {}
-    kind = element.get("type")
-    if kind in ("static_select", "radio_buttons"):
-        return (element.get("selected_option") or {}).get("value")
-    if kind in ("multi_static_select", "checkboxes"):
-        return [o["value"] for o in element.get("selected_options") or []]
-    text = element.get("value")
-    return text.strip() if isinstance(text, str) else text
+    """The answer in one input block of a submitted form (stripped, for text)."""
+    answer = element_value(next(iter((view["state"]["values"].get(block_id) or {}).values()), {}))
+    return answer.strip() if isinstance(answer, str) else answer
 
 
 def errors_on(block_id: str, message: str) -> dict[str, Any]:

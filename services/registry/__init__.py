@@ -8,7 +8,7 @@ timers (revisit) or outbox rows (nudges, digests) it owes.
 from .authority import SYSTEM, Authority
 from .crosscheck import use_case_check
 from .errors import NotAllowed, RegistryInputError, UnknownRecord
-from .lookup import get, owners, ref
+from .lookup import get, linked_ids, owners, ref
 from .records import (
     create,
     edit,
@@ -26,6 +26,7 @@ from .views import (
     record_summary,
     record_view,
     reviewing,
+    search,
     vendor_flags,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "edit",
     "get",
     "history",
+    "linked_ids",
     "list_records",
     "mark_reviewed",
     "owners",
@@ -54,6 +56,7 @@ __all__ = [
     "retire",
     "reviewing",
     "revisit_now",
+    "search",
     "snooze",
     "use_case_check",
     "vendor_flags",

@@ -165,6 +165,20 @@ def reviewing(session: Session, *, user: str, now: datetime, soon: timedelta = D
     return [record_summary(session, VENDOR, r, now=now, soon=soon) for r in rows], total
 
 
+def search(session: Session, kind: str, query: str, *, limit: int = 100) -> list[tuple[int, str]]:
+    """(id, label) of records whose number or title matches `query`, newest first: what a
+    form's search box offers once there are too many records to list."""
+    model = MODELS[kind]
+    label = model.title if kind == USECASE else model.name
+    text = query.strip()
+    number = text.upper().removeprefix("UC-").removeprefix("V-").removeprefix("#")
+    matches = func.lower(label).contains(text.lower(), autoescape=True)
+    if number.isdigit() and len(number) <= 9:
+        matches = or_(matches, model.id == int(number))
+    rows = session.exec(select(model.id, label).where(matches).order_by(col(model.id).desc()).limit(limit)).all()
+    return [(i, f"{ref(kind, i)} {t}") for i, t in rows]
+
+
 def choices(session: Session, kind: str, *, limit: int = 100) -> list[tuple[int, str]]:
     """(id, label) of records a form may link to, newest first (Slack lists at most 100)."""
     model = MODELS[kind]

@@ -1,21 +1,27 @@
 """Use-case and vendor records through the real HTTP path: forms opened by signed slash
 commands, submitted as Slack submits them, answered on the field that is wrong."""
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import func, select
 
 from models.audit import AuditEvent
 from models.registry import RecordChange, UseCase, Vendor
+from services import registry
+from services.playbook import load_playbook
 from services.registry import fields
 from tests.e2e.registry_support import (  # noqa: F401  (fixtures)
     GOVERNOR,
     HELPER,
     OWNER,
+    PLAYBOOK,
     REVIEWER,
     USECASE,
     VENDOR,
     clock_file,
     ephemerals,
+    form_state,
     open_form,
     registry_bot,
     slack,
@@ -251,3 +257,28 @@ def test_a_launch_must_name_an_approved_current_use_case(slack, fake_slack, db):
     fake_slack._poll(lambda: fake_slack.messages("C0APPROVE"), 1, 10, "the request message")
     posted = str(fake_slack.messages("C0APPROVE")[0])
     assert "Use case: UC-1 Support reply drafts" in posted and "UC-1 is proposed, not approved" in posted
+
+
+def test_beyond_a_hundred_records_the_pickers_search(slack, fake_slack, db):
+    with db.session() as s:  # seeding: 120 vendors on record
+        for n in range(120):
+            registry.create(s, "vendor", {**VENDOR, "name": f"Vendor {n:03d}", "reviewer": REVIEWER},
+                            authority=registry.Authority(OWNER), now=datetime.now(UTC),
+                            playbook=load_playbook(PLAYBOOK).playbook)
+    view_id, view = open_form(slack, fake_slack, "/ai-usecase", "new", OWNER, "usecase_new")
+    picker = next(b for b in view["blocks"] if b.get("block_id") == "vendors")["element"]
+    assert (picker["type"], picker["action_id"]) == ("multi_external_select", "search_vendor")
+    found = slack.block_suggestion("search_vendor", "vendor 11", block_id="vendors", view_id=view_id,
+                                   user_id=OWNER).json()
+    # Newest first: "Vendor 119" down to "Vendor 110".
+    assert [o["text"]["text"] for o in found["options"]] == [
+        f"V-{n + 1} Vendor {n:03d}" for n in range(119, 109, -1)]
+    by_number = slack.block_suggestion("search_vendor", "V-7", block_id="vendors", view_id=view_id,
+                                       user_id=OWNER).json()
+    assert by_number["options"][0] == {"text": {"type": "plain_text", "text": "V-7 Vendor 006"}, "value": "7"}
+    state = form_state(view, USECASE)
+    state["vendors"] = {"search_vendor": {"type": "multi_external_select", "selected_options": [
+        {"value": "7", "text": {"type": "plain_text", "text": "V-7 Vendor 006"}}]}}
+    assert slack.view_submission("usecase_new", state, user_id=OWNER, view_id=view_id).content == b""
+    with db.session() as s:
+        assert registry.linked_ids(s, "usecase", 1) == [7]

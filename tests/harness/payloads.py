@@ -125,6 +125,14 @@ def block_actions(action_id: str, value: str | None = None, *, user_id: str = "U
     return payload
 
 
+def block_suggestion(action_id: str, value: str, *, block_id: str, view: dict, user_id: str = "U0USER") -> dict:
+    """Someone typed `value` into an external select of `view`: Slack asks for options."""
+    payload = _common("block_suggestion", user_id, None)
+    payload.pop("trigger_id", None)  # an options request carries none
+    return {**payload, "action_id": action_id, "block_id": block_id, "value": value,
+            "container": {"type": "view", "view_id": view["id"]}, "view": view}
+
+
 def view_submission(callback_id: str, values: dict, *, user_id: str = "U0USER", private_metadata: str = "",
                     view_id: str = "V0VIEW", trigger_id: str | None = None, view: dict | None = None) -> dict:
     """A modal submitted. `values` is view.state.values as Slack sends it:

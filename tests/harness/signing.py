@@ -108,6 +108,13 @@ class SignedSlackClient:
                                            view_id=view_id, trigger_id=trigger_id, view=opened)
         return self._send_interactive(payload, signing, extra_headers)
 
+    def block_suggestion(self, action_id: str, value: str, *, block_id: str, view_id: str,
+                         user_id: str = "U0USER", signing: Signing = "valid") -> httpx.Response:
+        """Type `value` into the external select `action_id` of a form the bot opened."""
+        view = self._fake.view(view_id) if self._fake else {"id": view_id, "blocks": []}
+        payload = payloads.block_suggestion(action_id, value, block_id=block_id, view=view, user_id=user_id)
+        return self._send_interactive(payload, signing, None)
+
     def message_shortcut(self, callback_id: str, message: dict, *, channel_id: str = "C0CHAN",
                          user_id: str = "U0USER", trigger_id: str | None = None,
                          extra_headers: dict | None = None, signing: Signing = "valid") -> httpx.Response:
