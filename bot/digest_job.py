@@ -44,7 +44,7 @@ class DigestJob:
                 me = await self.client.auth_test()
                 bot = await self.client.bots_info(bot=me["bot_id"])
                 self._link = f"slack://app?team={me['team_id']}&id={bot['bot']['app_id']}&tab=home"
-            except (SlackApiError, KeyError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, SlackApiError, KeyError, OSError) as exc:
                 log.warning("digest: could not ask Slack for the App Home link (%s)", exc)
         return self._link
 

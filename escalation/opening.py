@@ -17,14 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models.incident import CATEGORIES, OPEN, Incident
+from services.inputs import check_text
 from services.playbook.loader import LoadedPlaybook
 from services.playbook.snapshot import UnknownName, escalation_chain
 
 from . import record, roster
 from .channel import free_name, request_channel
 from .engine import FIRST
-from services.inputs import check_text
-
 from .errors import IncidentInputError
 from .limits import AFFECTED_MAX, DESCRIPTION_MAX, PERMALINK_MAX, TITLE_MAX
 from .views import incident_view

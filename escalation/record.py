@@ -103,7 +103,7 @@ def log(session: Session, incident: Incident, *, now: datetime, actor: str, acti
                  entity_id=str(incident.id), payload={"run": incident.escalation_run, **payload})
 
 
-def event(type: str, *, actor: str | None, now: datetime, **extra: Any) -> dict[str, Any]:  # noqa: A002
+def event(type: str, *, actor: str | None, now: datetime, **extra: Any) -> dict[str, Any]:
     """What happened, for the templates: {type, actor (None: Countersign itself), at, …}."""
     return {"type": type, "actor": actor, "at": iso(now), **extra}
 

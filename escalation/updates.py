@@ -21,10 +21,9 @@ from sqlmodel import Session
 
 from models.incident import RESOLVED
 from models.timer import Timer
-
-from . import record
 from services.inputs import check_text
 
+from . import record
 from .errors import IncidentInputError
 from .lifecycle import Outcome, deny, fresh, when
 from .limits import SNOOZE_MINUTES, UPDATE_MAX

@@ -5,7 +5,14 @@ from models.audit import AuditEvent
 from models.inbound import InboundDelivery
 from models.incident import Incident, IncidentPage, OncallOverride
 from models.outbox import OutboxMessage
-from models.registry import DigestRun, DigestSubscriber, RecordChange, UseCase, UseCaseVendor, Vendor
+from models.registry import (
+    DigestRun,
+    DigestSubscriber,
+    RecordChange,
+    UseCase,
+    UseCaseVendor,
+    Vendor,
+)
 from models.timer import Timer
 
 __all__ = [
@@ -13,15 +20,15 @@ __all__ = [
     "ApprovalVote",
     "AuditEvent",
     "ChecklistConfirmation",
+    "DigestRun",
+    "DigestSubscriber",
     "InboundDelivery",
     "Incident",
     "IncidentPage",
     "OncallOverride",
     "OutboxMessage",
-    "Timer",
-    "DigestRun",
-    "DigestSubscriber",
     "RecordChange",
+    "Timer",
     "UseCase",
     "UseCaseVendor",
     "Vendor",

@@ -10,8 +10,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks import approval_modals
-from blocks.approvals import APPROVE, CANCEL, CHANGES, CHECKLIST, REJECT, RESUBMIT, parse_action_value
-from blocks.help import error_message
+from blocks.approvals import (
+    APPROVE,
+    CANCEL,
+    CHANGES,
+    CHECKLIST,
+    REJECT,
+    RESUBMIT,
+    parse_action_value,
+)
 from handlers.approval_context import load_request, snapshot_members
 from handlers.events.app_home import publish_home
 from services import approvals

@@ -25,12 +25,12 @@ from models.approval import (
     PENDING,
     ApprovalVote,
 )
+from services.inputs import check_text
 
 from . import record
 from .decisions import Decision, deny, lock, mention
 from .errors import ApprovalInputError
 from .limits import REASON_MAX, REFERENCE_MAX, SUMMARY_MAX
-from services.inputs import check_text
 from .policy import GroupMembers, approver_users, policy_of, usergroups
 from .refs import normalize_ref
 from .views import request_view

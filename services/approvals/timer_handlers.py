@@ -30,7 +30,7 @@ from .views import request_view
 log = logging.getLogger(__name__)
 
 
-def _request_for(session: Session, timer: Timer):  # noqa: ANN202
+def _request_for(session: Session, timer: Timer):
     try:
         request = lock(session, int(timer.ref))
     except (UnknownRequest, ValueError):
