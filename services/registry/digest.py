@@ -36,7 +36,7 @@ from models.registry import (
 from services.approvals.policy import approver_users, policy_of
 from services.rows import insert_unless_exists
 
-from .views import list_records, record_summary, vendor_flags
+from .views import kept_by, list_records, record_summary, vendor_flags
 
 T_DIGEST = "registry_digest"
 SECTION_LIMIT = 10
@@ -181,7 +181,7 @@ def _flagged(session: Session, *, now: datetime, soon: timedelta, user: str | No
                    .where(Vendor.review_status != REVIEWED))
     query = select(UseCase).where(col(UseCase.id).in_(flagged_ids), UseCase.status != RETIRED)
     if user is not None:
-        query = query.where(UseCase.owner == user)
+        query = query.where(kept_by(USECASE, user))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(UseCase.id).limit(limit)).all()
     flags = vendor_flags(session, [r.id for r in rows])

@@ -101,8 +101,9 @@ def edit(session: Session, kind: str, record_id: int, raw: dict[str, Any], *,
             _history(session, kind, record, LINK_FIELD[kind], old_links, sorted(links),
                      by=authority.user, now=now)
             changed.append(LINK_FIELD[kind])
-    if kind == VENDOR and "review_status" in changed and record.review_status in (
-            REVIEWED, FOLLOW_UP, VENDOR_REJECTED):
+    ended_review = kind == VENDOR and "review_status" in changed and record.review_status in (
+        REVIEWED, FOLLOW_UP, VENDOR_REJECTED)
+    if ended_review:
         _stamp_review(session, kind, record, by=authority.user, now=now)
     status_moved = kind == USECASE and "status" in changed
     unretired = status_moved and old_status == RETIRED
@@ -125,6 +126,13 @@ def edit(session: Session, kind: str, record_id: int, raw: dict[str, Any], *,
             revisit.schedule(session, kind, record, playbook=playbook, now=now)
         _audit(session, kind, record, now=now, actor=authority.user, action=f"{kind}.edited",
                values={"fields": changed})
+        # The same events as the dedicated paths, so counts and timelines see them either way.
+        if ended_review:
+            _audit(session, kind, record, now=now, actor=authority.user, action=f"{kind}.reviewed",
+                   values={"next_review_at": record.next_review_at.isoformat(),
+                           "review_status": record.review_status})
+        if status_moved and record.status == RETIRED:
+            _audit(session, kind, record, now=now, actor=authority.user, action="usecase.retired", values={})
     return record, changed
 
 

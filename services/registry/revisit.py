@@ -16,11 +16,11 @@ Payloads of the outbox templates (rendered by blocks/registry):
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from models.registry import RETIRED, USECASE, UseCase, Vendor
 from models.timer import CANCELLED, PENDING, Timer
@@ -47,7 +47,8 @@ def timer_ref(kind: str, record_id: int) -> str:
 
 
 def stamp(record: UseCase | Vendor) -> str:
-    return record.next_review_at.isoformat()
+    # In UTC whatever zone `now` came in: the database hands the value back in UTC.
+    return record.next_review_at.astimezone(UTC).isoformat()
 
 
 def schedule(session: Session, kind: str, record: UseCase | Vendor, *, playbook: Playbook,
@@ -61,7 +62,8 @@ def schedule(session: Session, kind: str, record: UseCase | Vendor, *, playbook:
     tag = {"next_review": stamp(record)}
     if due - doc.due_soon > now:
         _set(session, SOON, kind, record.id, due - doc.due_soon, now, tag)
-    _set(session, DUE, kind, record.id, due, now, {**tag, **_nudging(playbook)})
+    # Already due (back from retirement, a date moved into the past): nudge now, not never.
+    _set(session, DUE, kind, record.id, max(due, now), now, {**tag, **_nudging(playbook)})
     _set(session, RAISE, kind, record.id, due + doc.stale_grace, now,
          {**tag, "channel": playbook.channels.governance})
 
@@ -96,15 +98,22 @@ def snooze(session: Session, kind: str, record_id: int, *, tag: str, user: str, 
                                        "since this reminder: nothing to snooze.")
     if user not in (*records.owners(kind, record), records.nudge_recipient(kind, record)):
         raise NotAllowed("id", f"Only the people who keep {records.ref(kind, record_id)} may snooze its review.")
+    if now < record.next_review_at:
+        raise RegistryInputError("id", f"{records.ref(kind, record_id)} is not due until "
+                                       f"{record.next_review_at:%Y-%m-%d}: nothing to snooze yet.")
     doc = playbook.documentation
     if record.snoozes >= doc.max_snoozes:
         raise NotAllowed("id", f"This review was snoozed {record.snoozes} times, the most the playbook "
                                "allows: mark it reviewed or update it.")
     record.snoozes += 1
     session.add(record)
+    pending = session.exec(select(Timer).where(Timer.kind == DUE, Timer.ref == timer_ref(kind, record_id),
+                                               Timer.status == PENDING)).first()
+    number = int((pending.payload or {}).get("number", 1)) if pending is not None else 1
     cancel(session, kind, record_id, kinds=(DUE,))
     until = now + doc.snooze
-    _set(session, DUE, kind, record_id, until, now, {"next_review": tag, **_nudging(playbook)})
+    # The back-off goes on from where it was: a snooze postpones the next nudge, nothing more.
+    _set(session, DUE, kind, record_id, until, now, {"next_review": tag, **_nudging(playbook), "number": number})
     audit.append(session, at=now, actor=user, action=f"{kind}.review_snoozed", entity_type=kind,
                  entity_id=str(record_id), payload={"until": until.isoformat(), "snoozes": record.snoozes})
     return record, until
@@ -140,7 +149,8 @@ def _dm(session: Session, kind: str, record: UseCase | Vendor, timer: Timer, now
     user = records.nudge_recipient(kind, record)
     payload = {**_summary(session, kind, record, now), "stage": stage, "number": number,
                "recipient": user, "tag": stamp(record),
-               "snoozes_left": max(0, timer.payload.get("max_snoozes", 0) - record.snoozes)}
+               # A review can be put off once it is due; "due soon" only tells.
+               "snoozes_left": 0 if stage == "soon" else max(0, timer.payload.get("max_snoozes", 0) - record.snoozes)}
     outbox.enqueue(session, key=_key(kind, record, f"{stage}:{timer.due_at.isoformat()}"),
                    method="chat.postMessage", channel=user, template=T_NUDGE, payload=payload, now=now)
     audit.append(session, at=now, actor=SYSTEM, action=f"{kind}.review_nudged", entity_type=kind,

@@ -104,7 +104,7 @@ def vendor_flags(session: Session, use_case_ids: list[int]) -> dict[int, list[di
     return flags
 
 
-def _kept_by(kind: str, user: str):
+def kept_by(kind: str, user: str):
     if kind == USECASE:
         # Contributors are a JSON list of user IDs; IDs are letters and digits only, so a quoted
         # match in its text form is exact on SQLite and PostgreSQL alike.
@@ -118,7 +118,7 @@ def _filtered(kind: str, which: str, *, user: str | None, now: datetime, soon: t
     if kind == USECASE and which in ("mine", "stale", "due", "mine_due"):
         query = query.where(UseCase.status != RETIRED)
     if which in ("mine", "mine_due") and user:
-        query = query.where(_kept_by(kind, user))
+        query = query.where(kept_by(kind, user))
     if which == "stale":
         query = query.where(model.next_review_at <= now)
     elif which in ("due", "mine_due"):
