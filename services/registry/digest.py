@@ -36,7 +36,7 @@ from models.registry import (
 from services.approvals.policy import approver_users, policy_of
 from services.rows import insert_unless_exists
 
-from .views import kept_by, list_records, record_summary, vendor_flags
+from .views import kept_by, list_records, record_summary, soonest_first, vendor_flags
 
 T_DIGEST = "registry_digest"
 SECTION_LIMIT = 10
@@ -162,7 +162,7 @@ def _due(session: Session, *, now: datetime, soon: timedelta, user: str | None, 
                                    user=user, now=now, soon=soon, limit=limit)
         items += page
         total += count
-    items.sort(key=lambda s: (s["next_review_at"], s["ref"]))
+    items.sort(key=soonest_first)
     return {"total": total, "items": items[:limit]}
 
 

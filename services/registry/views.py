@@ -141,6 +141,12 @@ def list_records(session: Session, kind: str, *, which: str = "all", user: str |
             for r in rows], total
 
 
+def soonest_first(summary: dict[str, Any]) -> tuple[str, int, int]:
+    """The order of the per-kind queries (review date, then id), use cases before vendors on
+    a shared date — so pages cut from a merged list neither repeat nor skip a record."""
+    return summary["next_review_at"], summary["kind"] != USECASE, summary["id"]
+
+
 def due_for(session: Session, *, user: str, now: datetime, soon: timedelta = DEFAULT_SOON,
             limit: int = 10, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Use cases and vendors `user` keeps whose review is due soon or overdue, soonest first."""
@@ -151,7 +157,7 @@ def due_for(session: Session, *, user: str, now: datetime, soon: timedelta = DEF
                                    limit=limit + offset)
         pages += page
         total += count
-    pages.sort(key=lambda s: (s["next_review_at"], s["ref"]))
+    pages.sort(key=soonest_first)
     return pages[offset:offset + limit], total
 
 
