@@ -69,6 +69,8 @@ class ApprovalVote(SQLModel, table=True):
     __tablename__ = "approval_vote"
     __table_args__ = (
         UniqueConstraint("request_id", "revision", "user", name="uq_approval_vote_once"),
+        # "What has this person not decided yet" (App Home, digests) starts from the person.
+        Index("ix_approval_vote_user", "user", "request_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 
@@ -11,6 +11,8 @@ class AuditEvent(SQLModel, table=True):
     """One entry of the append-only log; written in the same transaction as the change."""
 
     __tablename__ = "audit_event"
+    # "How many X since last week" (the digest) reads one action over a time range.
+    __table_args__ = (Index("ix_audit_event_action_at", "action", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(index=True)

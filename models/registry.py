@@ -21,6 +21,7 @@ APPROVED = "approved"
 REJECTED = "rejected"
 RETIRED = "retired"
 USECASE_STATUSES = (PROPOSED, APPROVED, REJECTED, RETIRED)
+IN_USE = (PROPOSED, APPROVED, REJECTED)  # an IN list, unlike "!= retired", can use the status index
 
 # Vendor review statuses.
 NOT_STARTED = "not_started"

@@ -18,6 +18,10 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_event_action_at', ['action', 'at'], unique=False)
+    with op.batch_alter_table('approval_vote', schema=None) as batch_op:
+        batch_op.create_index('ix_approval_vote_user', ['user', 'request_id'], unique=False)
     op.create_table('digest_run',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -142,6 +146,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('approval_vote', schema=None) as batch_op:
+        batch_op.drop_index('ix_approval_vote_user')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_event_action_at')
     with op.batch_alter_table('approval_request', schema=None) as batch_op:
         # WARNING: constraint name is None; this directive will fail as
         # rendered.  Add a name, or use a naming convention; see

@@ -15,8 +15,9 @@ from sqlalchemy import and_, exists
 from sqlmodel import Session, col, select
 
 from models.approval import APPROVE, APPROVED, PENDING, ApprovalRequest, ApprovalVote
+from services.playbook.snapshot import ApprovalPolicy
 
-from .policy import GroupMembers, groups_of, policy_of
+from .policy import GroupMembers, groups_of
 from .refs import normalize_ref
 from .views import iso, request_views
 
@@ -95,23 +96,42 @@ def gate(session: Session, *, ref: str) -> GateAnswer | None:
     )
 
 
-def waiting_for(session: Session, *, user: str, group_members: GroupMembers, limit: int = 20,
-                offset: int = 0) -> list[dict[str, Any]]:
-    """Pending requests `user` may decide and has not decided on (current revision), oldest first.
+def decidable_ids(session: Session, *, user: str, group_members: GroupMembers) -> list[int]:
+    """Ids of the pending requests `user` may decide and has not decided on (current revision),
+    oldest first.
 
-    Eligibility lives in each request's frozen policy, so it is checked in Python over the
-    pending requests the user neither asked for nor voted on; then the page gets its views.
+    Eligibility lives in each request's frozen policy, which is the same for every request
+    opened under one playbook version for one (kind, audience): so it is read and checked once
+    per distinct policy, not once per request.
     """
     voted = exists().where(and_(ApprovalVote.request_id == ApprovalRequest.id,
                                 ApprovalVote.revision == ApprovalRequest.revision,
                                 ApprovalVote.user == user))
     candidates = session.exec(
-        select(ApprovalRequest)
+        select(ApprovalRequest.id, ApprovalRequest.playbook_hash, ApprovalRequest.kind, ApprovalRequest.audience)
         .where(ApprovalRequest.status == PENDING, ApprovalRequest.requester != user, ~voted)
         .order_by(col(ApprovalRequest.id))
     ).all()
-    eligible = [r for r in candidates if groups_of(policy_of(r), group_members, user)]
-    return request_views(session, eligible[offset:offset + limit])
+    first_of: dict[tuple[str, str, str], int] = {}
+    for request_id, *key in candidates:
+        first_of.setdefault(tuple(key), request_id)
+    policies = dict(session.exec(
+        select(ApprovalRequest.id, ApprovalRequest.policy).where(col(ApprovalRequest.id).in_(list(first_of.values())))
+    ).all()) if first_of else {}
+    eligible = {key: bool(groups_of(ApprovalPolicy.model_validate(policies[first]), group_members, user))
+                for key, first in first_of.items()}
+    return [request_id for request_id, *key in candidates if eligible[tuple(key)]]
+
+
+def waiting_for(session: Session, *, user: str, group_members: GroupMembers, limit: int = 20,
+                offset: int = 0) -> list[dict[str, Any]]:
+    """Pending requests `user` may decide and has not decided on, oldest first, as views."""
+    page = decidable_ids(session, user=user, group_members=group_members)[offset:offset + limit]
+    if not page:
+        return []
+    requests = session.exec(select(ApprovalRequest).where(col(ApprovalRequest.id).in_(page))
+                            .order_by(col(ApprovalRequest.id))).all()
+    return request_views(session, requests)
 
 
 def requested_by(session: Session, *, user: str, limit: int = 20, offset: int = 0,

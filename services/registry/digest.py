@@ -23,7 +23,7 @@ from escalation.queries import open_incident_page
 from models.approval import PENDING, ApprovalRequest, ApprovalVote
 from models.audit import AuditEvent
 from models.registry import (
-    RETIRED,
+    IN_USE,
     REVIEWED,
     USECASE,
     VENDOR,
@@ -34,6 +34,7 @@ from models.registry import (
     Vendor,
 )
 from services.approvals.policy import approver_users, policy_of
+from services.approvals.queries import decidable_ids
 from services.rows import insert_unless_exists
 
 from .views import kept_by, list_records, record_summary, soonest_first, vendor_flags
@@ -116,14 +117,11 @@ def _waiting(session: Session, *, now: datetime, group_members: Mapping[str, Seq
         votes = _voters(session, page)
         items = [_waiting_item(r, votes, group_members, now) for r in page]
         return {"total": total, "items": items}
-    # A personal digest: the requests this person may still decide (eligibility is in each
-    # request's frozen policy, so it is checked here over the pending ones they did not ask for).
-    candidates = list(session.exec(query.where(ApprovalRequest.requester != user)
-                                   .order_by(ApprovalRequest.created_at, ApprovalRequest.id)).all())
-    votes = _voters(session, candidates)
-    mine = [r for r in candidates
-            if user in approver_users(policy_of(r), group_members) and user not in votes.get(r.id, set())]
-    return {"total": len(mine), "items": [_waiting_item(r, votes, group_members, now) for r in mine[:limit]]}
+    ids = decidable_ids(session, user=user, group_members=group_members or {})
+    page = list(session.exec(query.where(col(ApprovalRequest.id).in_(ids[:limit]))
+                             .order_by(ApprovalRequest.created_at, ApprovalRequest.id)).all()) if ids else []
+    votes = _voters(session, page)
+    return {"total": len(ids), "items": [_waiting_item(r, votes, group_members, now) for r in page]}
 
 
 def _voters(session: Session, requests: list[ApprovalRequest]) -> dict[int, set[str]]:
@@ -179,7 +177,7 @@ def _flagged(session: Session, *, now: datetime, soon: timedelta, user: str | No
     flagged_ids = (select(UseCaseVendor.use_case_id)
                    .join(Vendor, col(Vendor.id) == UseCaseVendor.vendor_id)
                    .where(Vendor.review_status != REVIEWED))
-    query = select(UseCase).where(col(UseCase.id).in_(flagged_ids), UseCase.status != RETIRED)
+    query = select(UseCase).where(col(UseCase.id).in_(flagged_ids), col(UseCase.status).in_(IN_USE))
     if user is not None:
         query = query.where(kept_by(USECASE, user))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()

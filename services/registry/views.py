@@ -13,6 +13,7 @@ from sqlalchemy import String, cast, func, or_
 from sqlmodel import Session, col, select
 
 from models.registry import (
+    IN_USE,
     RETIRED,
     REVIEWED,
     USECASE,
@@ -116,7 +117,7 @@ def _filtered(kind: str, which: str, *, user: str | None, now: datetime, soon: t
     model = MODELS[kind]
     query = select(model)
     if kind == USECASE and which in ("mine", "stale", "due", "mine_due"):
-        query = query.where(UseCase.status != RETIRED)
+        query = query.where(col(UseCase.status).in_(IN_USE))
     if which in ("mine", "mine_due") and user:
         query = query.where(kept_by(kind, user))
     if which == "stale":
@@ -191,5 +192,5 @@ def choices(session: Session, kind: str, *, limit: int = 100) -> list[tuple[int,
     label = model.title if kind == USECASE else model.name
     query = select(model.id, label).order_by(col(model.id).desc()).limit(limit)
     if kind == USECASE:
-        query = query.where(UseCase.status != RETIRED)
+        query = query.where(col(UseCase.status).in_(IN_USE))
     return [(i, f"{ref(kind, i)} {t}") for i, t in session.exec(query).all()]
