@@ -282,3 +282,23 @@ def test_beyond_a_hundred_records_the_pickers_search(slack, fake_slack, db):
     assert slack.view_submission("usecase_new", state, user_id=OWNER, view_id=view_id).content == b""
     with db.session() as s:
         assert registry.linked_ids(s, "usecase", 1) == [7]
+
+
+def test_every_field_of_the_vendor_review_form_gets_its_own_error(slack, fake_slack, db):
+    new_vendor(slack, fake_slack)
+    view_id, view = open_form(slack, fake_slack, "/ai-vendor", "reviewed 1", REVIEWER, "vendor_review")
+    for field, answer, words in (("review_status", "not_started", "A review ends reviewed"),
+                                 ("review_result", "r" * 3001, "limit is 3000")):
+        refused = submit(slack, view_id, view, {field: answer}, REVIEWER)
+        assert list(refused["errors"]) == [field] and words in refused["errors"][field], refused
+    with db.session() as s:
+        assert s.get(Vendor, 1).review_status == "in_review"
+
+
+def test_the_use_case_picker_of_the_sign_off_form_refuses_an_unknown_one(slack, fake_slack, db):
+    new_use_case(slack, fake_slack)
+    view_id, view = open_form(slack, fake_slack, "/ai-approve", "", OWNER, "approval_new")
+    answers = {"kind": "copy", "title": "FAQ update", "reference": "docs/faq", "use_case": "999"}
+    refused = submit(slack, view_id, view, answers, OWNER)
+    assert list(refused["errors"]) == ["use_case"] and "There is no use case #999" in refused["errors"]["use_case"]
+    assert submit(slack, view_id, view, {**answers, "use_case": "1"}, OWNER) is None
