@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 CATCH_UP = timedelta(hours=12)
 # One deployment serves one workspace: its digest's row is ("team", week).
 TEAM = "team"
+# The row whose due_at says since when digests are owed (see DigestJob._since).
+SINCE = "since"
 
 
 class DigestJob:
@@ -35,6 +37,7 @@ class DigestJob:
         self.services = services
         self.client = client
         self._link: str | None = None
+        self._started: datetime | None = None
 
     async def home_link(self) -> str | None:
         """The App Home deep link, from auth.test and bots.info (asked until they answer);
@@ -55,8 +58,9 @@ class DigestJob:
         if schedule is None:
             return
         now = services.clock.now()
+        since = await asyncio.to_thread(self._since, now)
         due = schedule.cron.latest_at_or_before(now, pb.tz)
-        if now - due > CATCH_UP:
+        if now - due > CATCH_UP or due < since:
             return
         week = digest.period_key(due, pb.tz, len(schedule.cron.days))
         if await asyncio.to_thread(self._already_sent, week):
@@ -81,6 +85,16 @@ class DigestJob:
         for user in await asyncio.to_thread(team_digest):
             await asyncio.to_thread(self._personal, user, week=week, due=due, now=now, soon=soon,
                                     members=members, link=link)
+
+    def _since(self, now: datetime) -> datetime:
+        """When this database first had a digest schedule: digests are owed from there on,
+        so a bot installed (or given a schedule) at 09:30 on a Monday does not post that
+        morning's 09:00 digest, while one restarted at 09:30 still catches it up."""
+        if self._started is None:
+            with self.services.db.session() as s:
+                digest.claim(s, scope=SINCE, week="-", due_at=now, now=now)
+                self._started = s.exec(select(DigestRun.due_at).where(DigestRun.scope == SINCE)).one()
+        return self._started
 
     def _already_sent(self, week: str) -> bool:
         """The team's digest and every subscriber's are claimed for `week`: two indexed reads,

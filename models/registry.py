@@ -165,7 +165,9 @@ class DigestRun(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("scope", "week", name="uq_digest_run_week"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    scope: str = Field(max_length=64)  # "team" (the workspace's digest) or "user:<user id>"
+    # "team" (the workspace's digest), "user:<user id>", or "since" (week "-"), whose
+    # due_at is when this database first had a digest schedule: nothing earlier is owed.
+    scope: str = Field(max_length=64)
     week: str = Field(max_length=10)  # ISO week in the playbook's time zone, like 2026-W48
     due_at: datetime
     created_at: datetime

@@ -148,8 +148,8 @@ def digest_runs(db) -> list[tuple[str, str]]:
 
 
 def team_weeks(db) -> list[str]:
-    """The weeks the team's digest was claimed for, one per row (scope "team" or "team:<id>")."""
-    return [week for scope, week in digest_runs(db) if scope == "team" or scope.startswith("team:")]
+    """The weeks the team's digest was claimed for, one per row."""
+    return [week for scope, week in digest_runs(db) if scope == "team"]
 
 
 def user_weeks(db, user: str) -> list[str]:

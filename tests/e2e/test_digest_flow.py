@@ -231,6 +231,19 @@ def test_one_digest_a_week_across_a_restart(start_bot, fake_slack, db, clock_fil
     assert team_weeks(db) == [iso_week(monday), iso_week(monday + WEEK)]
 
 
+def test_a_bot_first_started_after_this_weeks_digest_time_waits_for_next_week(bot_factory, fake_slack, db,
+                                                                                clock_file, monday):
+    # A new installation at 09:30 on a Monday owes nobody that morning's 09:00 digest.
+    set_clock(clock_file, monday + timedelta(minutes=30))
+    bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file)).start()
+    sign_off(db, "code", title="Retry billing calls", requester="U0DEV", now=monday)
+    set_clock(clock_file, monday + WEEK + JUST_AFTER)
+    wait_team_digests(fake_slack, 1)
+    drained(fake_slack, db)
+    assert [week_of(c) for c in team_digest_calls(fake_slack)] == [iso_week(monday + WEEK)]
+    assert team_weeks(db) == [iso_week(monday + WEEK)]
+
+
 def test_a_personal_digest_by_dm_with_only_my_items_until_i_turn_it_off(start_bot, fake_slack, db, clock_file,
                                                                         monday):
     ids = seed_week(db, monday)
