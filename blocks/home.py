@@ -32,7 +32,7 @@ def incident_line(item: dict[str, Any]) -> str:
     return f"*#{item['id']}* {item['severity']} · {item['title']} · {ack}{where}"
 
 # Block budget (Slack allows 100 in a Home tab): waiting 2 each, every other item 1, plus
-# headings, pagers and the footer — at most 1+1+22+12+13+8+8+3+2 = 70 with every section full.
+# headings, pagers and the footer — at most 1+1+22+13+14+9+9+2+2 = 73 with every section full.
 HOME_WAITING = 10
 HOME_MINE = 10
 HOME_RECORDS = 10
