@@ -20,6 +20,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from blocks.text import clip
+
 NEW = "approval_new"
 REASON = "approval_reason"
 CONFIRM = "approval_confirm"
@@ -70,20 +72,20 @@ def new_request_modal(*, kinds: list[str], uses: list[tuple[str, str]],
         blocks.append(InputBlock(
             block_id="uses", label="Which uses of AI does this involve?", optional=True,
             element=StaticMultiSelectElement(action_id="value", options=[
-                Option(value=use_id, text=_clip(text, 75)) for use_id, text in uses][:100])))
+                Option(value=use_id, text=clip(text, 75)) for use_id, text in uses][:100])))
     if use_cases:
         # Beyond 100 use cases Slack cannot list them all: the picker searches instead.
         picker = (ExternalDataSelectElement(action_id="search_usecase", min_query_length=1)
                   if len(use_cases) > 100 else
                   StaticSelectElement(action_id="value", options=[
-                      Option(value=str(i), text=_clip(label, 75)) for i, label in use_cases]))
+                      Option(value=str(i), text=clip(label, 75)) for i, label in use_cases]))
         blocks.append(InputBlock(
             block_id="use_case", label="Documented AI use case it serves", optional=True,
             hint="Launches of some kinds must name an approved, current use case", element=picker))
     lines = [f"*{kind}*: {', '.join(items)}" for kind, items in checklists.items() if items]
     if lines:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=_clip("Approvers will confirm the checklist of the kind — " + " · ".join(lines),
+            text=clip("Approvers will confirm the checklist of the kind — " + " · ".join(lines),
                        2000))]))
     return View(type="modal", callback_id=NEW, title="Ask for sign-off", submit="Request",
                 close="Cancel", private_metadata=channel or "", blocks=blocks).to_dict()
@@ -116,7 +118,7 @@ def confirm_modal(view: dict[str, Any]) -> dict[str, Any]:
         blocks.append(InputBlock(
             block_id="confirmations", label="Checklist items you confirm", optional=True,
             element=CheckboxesElement(action_id="value", options=[
-                Option(value=i["id"], text=_clip(i["text"], 75)) for i in open_items[:10]])))
+                Option(value=i["id"], text=clip(i["text"], 75)) for i in open_items[:10]])))
     return View(type="modal", callback_id=CONFIRM, title="Confirm approval", submit="Approve",
                 close="Back", private_metadata=f"{view['id']}:{view['revision']}",
                 blocks=blocks).to_dict()
@@ -145,7 +147,3 @@ def resubmit_modal(view: dict[str, Any]) -> dict[str, Any]:
                         _text_input("summary", "What changed", max_length=SUMMARY_MAX,
                                     multiline=True, optional=True,
                                     initial=view.get("summary") or None)]).to_dict()
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -15,10 +15,11 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     Option,
     SectionBlock,
 )
+
+from blocks.text import clip, md
 
 # Action ids, shared with handlers/actions/approvals.py.
 APPROVE = "approval_approve"
@@ -42,12 +43,6 @@ CHECKLIST_OPTIONS_MAX = 10  # Slack's limit per checkboxes element
 REASON_SHOWN = 300
 
 
-def _mrkdwn(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def action_value(view: dict[str, Any]) -> str:
@@ -73,11 +68,11 @@ def policy_line(view: dict[str, Any]) -> str:
 
 def _reference(view: dict[str, Any]) -> str:
     ref = view["reference"]
-    return f"<{ref}|{_clip(ref, 200)}>" if ref.startswith(("http://", "https://")) else f"`{ref}`"
+    return f"<{ref}|{clip(ref, 200)}>" if ref.startswith(("http://", "https://")) else f"`{ref}`"
 
 
 def _headline(view: dict[str, Any]) -> str:
-    return _clip(f"Sign-off #{view['id']}: {view['kind']} ({view['audience']}) — {view['title']}",
+    return clip(f"Sign-off #{view['id']}: {view['kind']} ({view['audience']}) — {view['title']}",
                  150)
 
 
@@ -89,7 +84,7 @@ def _vote_line(vote: dict[str, Any]) -> str:
         line += " :rotating_light: break-glass (own request)"
     line += f" · <!date^{_epoch(vote['at'])}^{{date_short_pretty}} {{time}}|{vote['at']}>"
     if vote.get("reason"):
-        line += f"\n> {_clip(vote['reason'], REASON_SHOWN)}"
+        line += f"\n> {clip(vote['reason'], REASON_SHOWN)}"
     return line
 
 
@@ -104,25 +99,25 @@ def _checklist_blocks(view: dict[str, Any], interactive: bool) -> list:
     if not items:
         return []
     confirmed = {c["item"]: c["user"] for c in view.get("checklist_confirmed", [])}
-    blocks: list = [SectionBlock(text=_mrkdwn(
+    blocks: list = [SectionBlock(text=md(
         "*Checklist* — an approver confirms each item before the final approval counts:"))]
     if not interactive:
         lines = [f"{':ballot_box_with_check:' if i['id'] in confirmed else ':white_large_square:'} "
                  f"{i['text']}" + (f" (<@{confirmed[i['id']]}>)" if i["id"] in confirmed else "")
                  for i in items]
-        blocks.append(SectionBlock(text=_mrkdwn("\n".join(lines))))
+        blocks.append(SectionBlock(text=md("\n".join(lines))))
         return blocks
     for start in range(0, len(items), CHECKLIST_OPTIONS_MAX):
         chunk = items[start:start + CHECKLIST_OPTIONS_MAX]
         # Slack caps an option's text and description at 75 characters each.
-        options = [Option(value=i["id"], text=_mrkdwn(_clip(i["text"], 75)),
-                          description=(_mrkdwn(f"confirmed by <@{confirmed[i['id']]}>")
+        options = [Option(value=i["id"], text=md(clip(i["text"], 75)),
+                          description=(md(f"confirmed by <@{confirmed[i['id']]}>")
                                        if i["id"] in confirmed else None))
                    for i in chunk]
         initial = [o for o, i in zip(options, chunk, strict=True) if i["id"] in confirmed]
         blocks.append(SectionBlock(
             block_id=f"checklist-{start // CHECKLIST_OPTIONS_MAX}",
-            text=_mrkdwn(" "),
+            text=md(" "),
             accessory=CheckboxesElement(action_id=f"{CHECKLIST}-{start // CHECKLIST_OPTIONS_MAX}",
                                         options=options, initial_options=initial or None)))
     return blocks
@@ -154,13 +149,13 @@ def request_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
         facts.append(f"Produced with: {view['ai_tool']}")
     use_case = view.get("use_case")
     if use_case:
-        facts.append(f"Use case: {use_case['ref']} {_clip(use_case['title'], 150)}")
+        facts.append(f"Use case: {use_case['ref']} {clip(use_case['title'], 150)}")
         if use_case.get("warning"):
-            facts.append(f":warning: {_clip(use_case['warning'], 900)}")
+            facts.append(f":warning: {clip(use_case['warning'], 900)}")
     blocks: list = [HeaderBlock(text=_headline(view)),
-                    SectionBlock(text=_mrkdwn("\n".join(facts)))]
+                    SectionBlock(text=md("\n".join(facts)))]
     if view.get("summary"):
-        blocks.append(SectionBlock(text=_mrkdwn(_clip(view["summary"], 2900))))
+        blocks.append(SectionBlock(text=md(clip(view["summary"], 2900))))
     context = [f"Policy: {policy_line(view)}",
                f"Playbook v{view['playbook_version']} ({view['playbook_hash']})"]
     if view.get("revision", 1) > 1:
@@ -170,16 +165,16 @@ def request_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
     if view.get("expires_at") and not final:
         context.append(f"Expires <!date^{_epoch(view['expires_at'])}^{{date_short_pretty}} "
                        f"{{time}}|{view['expires_at']}>")
-    blocks.append(ContextBlock(elements=[_mrkdwn(" · ".join(context))]))
+    blocks.append(ContextBlock(elements=[md(" · ".join(context))]))
     blocks += _checklist_blocks(view, interactive and not final)
     votes = view.get("votes") or []
     if votes:
         blocks.append(DividerBlock())
-        blocks += [ContextBlock(elements=[_mrkdwn(_vote_line(v))]) for v in votes]
+        blocks += [ContextBlock(elements=[md(_vote_line(v))]) for v in votes]
     status = STATUS_WORDS.get(view["status"], view["status"])
     if view["status"] == "pending":
         status += f" — {view.get('approvals_count', 0)} of {view['policy']['required']} approvals"
-    blocks.append(SectionBlock(block_id="status", text=_mrkdwn(status)))
+    blocks.append(SectionBlock(block_id="status", text=md(status)))
     if interactive:
         blocks += _buttons(view)
     return blocks
@@ -199,43 +194,43 @@ def approval_thread_notice(view: dict[str, Any]) -> dict[str, Any]:
     mentions = " ".join(f"<@{u}>" for u in view.get("approvers_to_notify", []))
     text = (f"{mentions or 'Approvers'}: your sign-off is requested ({policy_line(view)}). "
             "Discuss here in the thread; decide with the buttons above.")
-    return _payload(text, [SectionBlock(text=_mrkdwn(text))])
+    return _payload(text, [SectionBlock(text=md(text))])
 
 
 def approval_dm(view: dict[str, Any]) -> dict[str, Any]:
     """Template: the same request, with the same buttons, in an approver's DM."""
     text = f"<@{view['requester']}> asks for your sign-off: {_headline(view)}"
-    return _payload(text, [SectionBlock(text=_mrkdwn(text)), *request_blocks(view)])
+    return _payload(text, [SectionBlock(text=md(text)), *request_blocks(view)])
 
 
 def approval_reminder(view: dict[str, Any]) -> dict[str, Any]:
     text = (f":bell: Reminder: sign-off #{view['id']} ({view['title']}) is still waiting "
             f"for you — {view.get('approvals_count', 0)} of {view['policy']['required']} so far.")
-    return _payload(text, [SectionBlock(text=_mrkdwn(text)), *request_blocks(view)])
+    return _payload(text, [SectionBlock(text=md(text)), *request_blocks(view)])
 
 
 def approval_vote_notice(view: dict[str, Any]) -> dict[str, Any]:
     vote = view["last_vote"]
     text = _vote_line(vote)
-    return _payload(text, [SectionBlock(text=_mrkdwn(text))])
+    return _payload(text, [SectionBlock(text=md(text))])
 
 
 def approval_final(view: dict[str, Any]) -> dict[str, Any]:
     text = f"{STATUS_WORDS[view['status']]}: sign-off #{view['id']} ({view['title']})."
-    return _payload(text, [SectionBlock(text=_mrkdwn(text))])
+    return _payload(text, [SectionBlock(text=md(text))])
 
 
 def approval_outcome_dm(view: dict[str, Any]) -> dict[str, Any]:
     text = f"Your sign-off request #{view['id']} ({view['title']}): {STATUS_WORDS[view['status']]}"
-    return _payload(text, [SectionBlock(text=_mrkdwn(text)),
+    return _payload(text, [SectionBlock(text=md(text)),
                            *request_blocks(view, interactive=view["status"] == "changes_requested")])
 
 
 def approval_break_glass(view: dict[str, Any]) -> dict[str, Any]:
     vote = view["last_vote"]
     text = (f":rotating_light: Break-glass: <@{vote['user']}> approved their own request "
-            f"#{view['id']} ({view['title']}). Reason: {_clip(vote.get('reason') or '', 500)}")
-    return _payload(text, [SectionBlock(text=_mrkdwn(text))])
+            f"#{view['id']} ({view['title']}). Reason: {clip(vote.get('reason') or '', 500)}")
+    return _payload(text, [SectionBlock(text=md(text))])
 
 
 TEMPLATES = {
@@ -252,5 +247,5 @@ TEMPLATES = {
 
 def request_summary_line(view: dict[str, Any]) -> str:
     status = view["status"].replace("_", " ")
-    return (f"#{view['id']} *{_clip(view['title'], 80)}* ({view['kind']}, {view['audience']}) — "
+    return (f"#{view['id']} *{clip(view['title'], 80)}* ({view['kind']}, {view['audience']}) — "
             f"{status}, {view.get('approvals_count', 0)}/{view['policy']['required']}")

@@ -9,22 +9,16 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 
 from blocks.home import incident_line
 from blocks.registry import summary_line
+from blocks.text import clip, md
 
 LINE_LIMIT = 280
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
-
-
-def _clip(text: str, limit: int = LINE_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _home(view: dict[str, Any]) -> str:
@@ -36,19 +30,19 @@ def _waiting_line(item: dict[str, Any]) -> str:
     holders = [f"<@{u}>" for u in item["holders"][:5]] + [f"<!subteam^{g}>" for g in item["holder_groups"][:2]]
     more = len(item["holders"]) - 5
     held = ", ".join(holders) + (f" +{more}" if more > 0 else "") if holders else "no approver left"
-    return _clip(f"*#{item['id']}* {item['title']} ({item['kind']}, {item['audience']}) · "
-                 f"{item['age_days']} d old · by <@{item['requester']}> · waiting on {held}")
+    return clip(f"*#{item['id']}* {item['title']} ({item['kind']}, {item['audience']}) · "
+                f"{item['age_days']} d old · by <@{item['requester']}> · waiting on {held}", LINE_LIMIT)
 
 
 def _incident_line(item: dict[str, Any]) -> str:
-    return _clip(f"{incident_line(item)} · {item['age_days']} d")
+    return clip(f"{incident_line(item)} · {item['age_days']} d", LINE_LIMIT)
 
 
 SECTIONS = (
     ("waiting", ":hourglass: Sign-offs waiting (oldest first)", _waiting_line),
-    ("due", ":date: Records due or overdue for review", lambda s: _clip(summary_line(s))),
-    ("vendors", ":mag: Vendors needing review", lambda s: _clip(summary_line(s))),
-    ("flagged", ":warning: Use cases relying on vendors not reviewed", lambda s: _clip(summary_line(s))),
+    ("due", ":date: Records due or overdue for review", lambda s: clip(summary_line(s), LINE_LIMIT)),
+    ("vendors", ":mag: Vendors needing review", lambda s: clip(summary_line(s), LINE_LIMIT)),
+    ("flagged", ":warning: Use cases relying on vendors not reviewed", lambda s: clip(summary_line(s), LINE_LIMIT)),
     ("incidents", ":rotating_light: Open AI incidents", _incident_line),
 )
 
@@ -57,22 +51,22 @@ def digest_blocks(view: dict[str, Any]) -> list:
     personal = view.get("personal")
     title = "Your weekly Countersign digest" if personal else "Weekly AI governance digest"
     blocks: list = [HeaderBlock(text=title),
-                    ContextBlock(elements=[_md(f"As of {view['generated_at'][:16].replace('T', ' ')} UTC")])]
+                    ContextBlock(elements=[md(f"As of {view['generated_at'][:16].replace('T', ' ')} UTC")])]
     for key, heading, line in SECTIONS:
         section = view.get(key) or {"total": 0, "items": []}
         if personal and key == "incidents":
             continue
-        blocks.append(SectionBlock(text=_md(f"*{heading}: {section['total']}*")))
+        blocks.append(SectionBlock(text=md(f"*{heading}: {section['total']}*")))
         if section["items"]:
-            blocks.append(SectionBlock(text=_md(_clip("\n".join(line(i) for i in section["items"]), 2990))))
+            blocks.append(SectionBlock(text=md(clip("\n".join(line(i) for i in section["items"]), 2990))))
         left = section["total"] - len(section["items"])
         if left > 0:
-            blocks.append(ContextBlock(elements=[_md(f"…and {left} more: see {_home(view)}.")]))
+            blocks.append(ContextBlock(elements=[md(f"…and {left} more: see {_home(view)}.")]))
     changes = [c for c in view.get("changes") or [] if c["count"]]
     if not personal:
         blocks.append(DividerBlock())
         text = " · ".join(f"{c['count']} {c['label']}" for c in changes) if changes else "nothing recorded"
-        blocks.append(SectionBlock(text=_md(f"*Since last week:* {text}")))
+        blocks.append(SectionBlock(text=md(f"*Since last week:* {text}")))
     return blocks
 
 

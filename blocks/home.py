@@ -10,7 +10,6 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 from slack_sdk.models.views import View
@@ -24,6 +23,7 @@ from blocks.approvals import (
 )
 from blocks.help import COMMANDS
 from blocks.registry import REVIEWED, summary_line
+from blocks.text import md
 
 
 def incident_line(item: dict[str, Any]) -> str:
@@ -41,9 +41,6 @@ HOME_INCIDENTS = 5
 PAGE = "home_page"
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
-
 
 def _pager(section: str, offset: int, size: int, total: int) -> list:
     """Previous/next buttons for one section, when it has more than one page."""
@@ -57,16 +54,16 @@ def _pager(section: str, offset: int, size: int, total: int) -> list:
     if not buttons:
         return []
     shown = f"{offset + 1}–{min(offset + size, total)} of {total}"
-    return [ContextBlock(elements=[_md(shown)]),
+    return [ContextBlock(elements=[md(shown)]),
             ActionsBlock(block_id=f"page-{section}", elements=buttons)]
 
 
 def _records_section(heading: str, page: dict[str, Any], size: int, section: str, empty: str) -> list:
-    blocks: list = [DividerBlock(), SectionBlock(text=_md(f"*{heading}* ({page['total']})"))]
+    blocks: list = [DividerBlock(), SectionBlock(text=md(f"*{heading}* ({page['total']})"))]
     if not page["items"]:
-        blocks.append(ContextBlock(elements=[_md(empty)]))
+        blocks.append(ContextBlock(elements=[md(empty)]))
     for item in page["items"][:size]:
-        blocks.append(SectionBlock(text=_md(summary_line(item)[:2900]), accessory=ButtonElement(
+        blocks.append(SectionBlock(text=md(summary_line(item)[:2900]), accessory=ButtonElement(
             text="Review", action_id=REVIEWED, value=f"{item['kind']}:{item['id']}")))
     return blocks + _pager(section, page["offset"], size, page["total"])
 
@@ -78,13 +75,13 @@ def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] 
     """The Home tab. `records`/`vendors`/`incidents` are {items, total, offset} pages."""
     blocks: list = [HeaderBlock(text="Countersign")]
     if notice:
-        blocks.append(SectionBlock(text=_md(f":information_source: {notice[:2900]}")))
-    blocks.append(SectionBlock(text=_md("*Waiting for your sign-off*")))
+        blocks.append(SectionBlock(text=md(f":information_source: {notice[:2900]}")))
+    blocks.append(SectionBlock(text=md("*Waiting for your sign-off*")))
     if not waiting:
-        blocks.append(ContextBlock(elements=[_md("Nothing waits for you.")]))
+        blocks.append(ContextBlock(elements=[md("Nothing waits for you.")]))
     for view in list(waiting)[:HOME_WAITING]:
         value = action_value(view)
-        blocks.append(SectionBlock(text=_md(
+        blocks.append(SectionBlock(text=md(
             f"{request_summary_line(view)}\nRequested by <@{view['requester']}> · "
             f"{view['reference'][:200]}")))
         blocks.append(ActionsBlock(block_id=f"home-{view['id']}", elements=[
@@ -93,14 +90,14 @@ def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] 
             ButtonElement(text="Request changes", action_id=CHANGES, value=value),
         ]))
     if len(waiting) > HOME_WAITING:
-        blocks.append(ContextBlock(elements=[_md("More wait for you: `/ai-approve list`.")]))
-    blocks += [DividerBlock(), SectionBlock(text=_md("*Your requests*"))]
+        blocks.append(ContextBlock(elements=[md("More wait for you: `/ai-approve list`.")]))
+    blocks += [DividerBlock(), SectionBlock(text=md("*Your requests*"))]
     if not mine:
-        blocks.append(ContextBlock(elements=[_md("None open. `/ai-approve` asks for sign-off.")]))
+        blocks.append(ContextBlock(elements=[md("None open. `/ai-approve` asks for sign-off.")]))
     for view in list(mine)[:HOME_MINE]:
-        blocks.append(SectionBlock(text=_md(request_summary_line(view))))
+        blocks.append(SectionBlock(text=md(request_summary_line(view))))
     if len(mine) > HOME_MINE:
-        blocks.append(ContextBlock(elements=[_md("More: `/ai-approve list`.")]))
+        blocks.append(ContextBlock(elements=[md("More: `/ai-approve list`.")]))
     if records is not None:
         blocks += _records_section("Your records due for review", records, HOME_RECORDS, "records",
                                    "Nothing you keep is due. `/ai-usecase new` documents a use case.")
@@ -108,16 +105,16 @@ def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] 
         blocks += _records_section("Vendor reviews you sign off", vendors, HOME_VENDORS, "vendors",
                                    "No vendor review waits for you.")
     if incidents is not None:
-        blocks += [DividerBlock(), SectionBlock(text=_md(f"*Open AI incidents* ({incidents['total']})"))]
+        blocks += [DividerBlock(), SectionBlock(text=md(f"*Open AI incidents* ({incidents['total']})"))]
         if not incidents["items"]:
-            blocks.append(ContextBlock(elements=[_md("None open.")]))
+            blocks.append(ContextBlock(elements=[md("None open.")]))
         for item in incidents["items"][:HOME_INCIDENTS]:
-            blocks.append(SectionBlock(text=_md(incident_line(item)[:2900])))
+            blocks.append(SectionBlock(text=md(incident_line(item)[:2900])))
         blocks += _pager("incidents", incidents["offset"], HOME_INCIDENTS, incidents["total"])
     if on_call:
         lines = [f"*{name}*: " + (f"<@{user}>" if user else "nobody") for name, user in on_call]
-        blocks += [DividerBlock(), SectionBlock(text=_md(("*On call now*\n" + " · ".join(lines))[:2900]))]
+        blocks += [DividerBlock(), SectionBlock(text=md(("*On call now*\n" + " · ".join(lines))[:2900]))]
     blocks.append(DividerBlock())
-    blocks.append(ContextBlock(elements=[_md(" · ".join(f"`{c.name}`" for c in COMMANDS)
+    blocks.append(ContextBlock(elements=[md(" · ".join(f"`{c.name}`" for c in COMMANDS)
                                              + " — `help` on any of them explains it.")]))
     return View(type="home", blocks=blocks).to_dict()

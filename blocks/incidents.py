@@ -15,7 +15,6 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     RadioButtonsElement,
@@ -23,6 +22,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
+
+from blocks.text import clip, md
 
 ACK = "incident_ack"
 UNACK = "incident_unack"
@@ -55,12 +56,6 @@ DESCRIPTION_MAX = 3000
 UPDATE_MAX = 3000
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _who(user: str | None) -> str:
@@ -77,7 +72,7 @@ def _when(iso: str | None) -> str:
 
 
 def headline(view: dict[str, Any]) -> str:
-    return _clip(f"AI incident #{view['id']} [{view['severity']}]: {view['title']}", 150)
+    return clip(f"AI incident #{view['id']} [{view['severity']}]: {view['title']}", 150)
 
 
 def _payload(text: str, blocks: list, **extra: Any) -> dict[str, Any]:
@@ -128,24 +123,24 @@ def summary_blocks(view: dict[str, Any]) -> list:
         facts.append(f"Affects: {view['affected']}")
     if view.get("source_permalink"):
         facts.append(f"Source: <{view['source_permalink']}|the reported message>")
-    blocks: list = [HeaderBlock(text=headline(view)), SectionBlock(text=_md("\n".join(facts)))]
+    blocks: list = [HeaderBlock(text=headline(view)), SectionBlock(text=md("\n".join(facts)))]
     if view.get("description"):
-        blocks.append(SectionBlock(text=_md(_clip(view["description"], 2900))))
-    blocks.append(SectionBlock(block_id="status", text=_md(_status_line(view))))
+        blocks.append(SectionBlock(text=md(clip(view["description"], 2900))))
+    blocks.append(SectionBlock(block_id="status", text=md(_status_line(view))))
     if view["status"] == "resolved" and view.get("resolution_summary"):
-        text = f"*Resolution:* {_clip(view['resolution_summary'], 2500)}"
+        text = f"*Resolution:* {clip(view['resolution_summary'], 2500)}"
         if view.get("postmortem_url"):
             text += f"\nPostmortem: <{view['postmortem_url']}>"
-        blocks.append(SectionBlock(text=_md(text)))
+        blocks.append(SectionBlock(text=md(text)))
     checklist = view.get("protocol") or []
     if checklist and view["status"] != "resolved":
-        blocks.append(SectionBlock(text=_md("*Protocol*\n" + "\n".join(
-            f"• {_clip(item['text'], 300)}" for item in checklist[:20]))))
+        blocks.append(SectionBlock(text=md("*Protocol*\n" + "\n".join(
+            f"• {clip(item['text'], 300)}" for item in checklist[:20]))))
     pages = view.get("pages") or []
     if pages:
         paged = ", ".join(dict.fromkeys(_who(p["user"]) for p in pages if p.get("user")))
-        blocks.append(ContextBlock(elements=[_md(_clip(f"Paged so far: {paged}", 2900))]))
-    blocks.append(ContextBlock(elements=[_md(_clip(
+        blocks.append(ContextBlock(elements=[md(clip(f"Paged so far: {paged}", 2900))]))
+    blocks.append(ContextBlock(elements=[md(clip(
         f"{_chain_line(view)} · playbook v{view.get('playbook_version')} "
         f"({view.get('playbook_hash')})", 2900))]))
     blocks += _buttons(view)
@@ -161,7 +156,7 @@ def incident_announcement(view: dict[str, Any]) -> dict[str, Any]:
     where = f" — in <#{view['channel']}>" if view.get("channel") else ""
     text = (f":rotating_light: {headline(view)} — reported by {_who(view['reporter'])}"
             f"{where} · {STATUS_WORDS.get(view['status'], view['status'])}")
-    return _payload(text, [SectionBlock(text=_md(text))])
+    return _payload(text, [SectionBlock(text=md(text))])
 
 
 def incident_page(view: dict[str, Any]) -> dict[str, Any]:
@@ -170,8 +165,8 @@ def incident_page(view: dict[str, Any]) -> dict[str, Any]:
     text = (f":rotating_light: You are paged for {headline(view)} "
             f"({event.get('target', 'on call')}). Acknowledge to stop the escalation.")
     value = str(view["id"])
-    blocks: list = [SectionBlock(text=_md(text)),
-                    SectionBlock(text=_md(_clip(view.get("description") or view["title"], 2900)))]
+    blocks: list = [SectionBlock(text=md(text)),
+                    SectionBlock(text=md(clip(view.get("description") or view["title"], 2900)))]
     if view["status"] == "open":
         blocks.append(ActionsBlock(block_id=f"page-{value}", elements=[
             ButtonElement(text="Acknowledge", action_id=ACK, value=value, style="primary"),
@@ -179,9 +174,9 @@ def incident_page(view: dict[str, Any]) -> dict[str, Any]:
             ButtonElement(text="Timeline", action_id=TIMELINE, value=value)]))
     else:
         # Updated in place once someone took it: the button would be moot.
-        blocks.append(SectionBlock(block_id="status", text=_md(_status_line(view))))
+        blocks.append(SectionBlock(block_id="status", text=md(_status_line(view))))
     if view.get("channel"):
-        blocks.insert(1, ContextBlock(elements=[_md(f"Incident channel: <#{view['channel']}>")]))
+        blocks.insert(1, ContextBlock(elements=[md(f"Incident channel: <#{view['channel']}>")]))
     return _payload(text, blocks)
 
 
@@ -192,7 +187,7 @@ def incident_page_notice(view: dict[str, Any]) -> dict[str, Any]:
     text = (f":pager: Paging {', '.join(users) or 'nobody'} "
             f"({event.get('target', '')}, round {event.get('round', 1)}, "
             f"step {event.get('step', 1)}).")
-    return _payload(text, [SectionBlock(text=_md(text))])
+    return _payload(text, [SectionBlock(text=md(text))])
 
 
 def incident_notice(view: dict[str, Any]) -> dict[str, Any]:
@@ -206,28 +201,28 @@ def incident_notice(view: dict[str, Any]) -> dict[str, Any]:
                           "escalation restarts from the top.",
         "resolved": f":white_check_mark: {actor} resolved incident #{view['id']}.",
         "reopened": f":warning: {actor} reopened incident #{view['id']}; escalation restarts.",
-        "update_posted": f":memo: Update from {actor}: {_clip(event.get('text', ''), 2800)}",
+        "update_posted": f":memo: Update from {actor}: {clip(event.get('text', ''), 2800)}",
         "snoozed": f":zzz: {actor} snoozed status-update reminders for "
                    f"{event.get('minutes', '?')} minutes.",
         "channel_failed": f":warning: Could not create a channel for incident #{view['id']} "
                           f"({event.get('reason', 'unknown reason')}); it continues here.",
     }
     text = lines.get(kind, f"Incident #{view['id']}: {kind} by {actor}")
-    return _payload(text, [SectionBlock(text=_md(text))])
+    return _payload(text, [SectionBlock(text=md(text))])
 
 
 def incident_step_skipped(view: dict[str, Any]) -> dict[str, Any]:
     event = view.get("event") or {}
     text = (f":warning: Incident #{view['id']} ({view['severity']}): nobody is on call for "
             f"{event.get('target', 'a step')}; skipped to the next step. Check the rotation.")
-    return _payload(text, [SectionBlock(text=_md(text))])
+    return _payload(text, [SectionBlock(text=md(text))])
 
 
 def incident_exhausted(view: dict[str, Any]) -> dict[str, Any]:
     text = (f":sos: {headline(view)} — nobody acknowledged; the escalation chain ran out. "
             "Someone must take it now.")
     value = str(view["id"])
-    return _payload(text, [SectionBlock(text=_md(text)), ActionsBlock(
+    return _payload(text, [SectionBlock(text=md(text)), ActionsBlock(
         block_id=f"exhausted-{value}", elements=[
             ButtonElement(text="Acknowledge", action_id=ACK, value=value, style="primary")])])
 
@@ -236,7 +231,7 @@ def incident_update_reminder(view: dict[str, Any]) -> dict[str, Any]:
     text = (f":hourglass: Incident #{view['id']} is still {view['status']}: time for a status "
             "update.")
     value = str(view["id"])
-    return _payload(text, [SectionBlock(text=_md(text)), ActionsBlock(
+    return _payload(text, [SectionBlock(text=md(text)), ActionsBlock(
         block_id=f"remind-{value}", elements=[
             ButtonElement(text="Post update", action_id=UPDATE, value=value, style="primary"),
             ButtonElement(text="Snooze 30m", action_id=SNOOZE, value=f"{value}:30"),
@@ -267,7 +262,7 @@ def _input(block_id: str, label: str, *, max_length: int, multiline: bool = Fals
 def new_incident_modal(*, severities: list[tuple[str, str]], metadata: str = "",
                        title: str | None = None, description: str | None = None) -> dict:
     """The /ai-incident form (and the message shortcut's, pre-filled)."""
-    options = [Option(value=name, text=_clip(f"{name} — {about}" if about else name, 75))
+    options = [Option(value=name, text=clip(f"{name} — {about}" if about else name, 75))
                for name, about in severities][:100]
     return View(type="modal", callback_id=NEW, title="Report AI incident", submit="Report",
                 close="Cancel", private_metadata=metadata, blocks=[
@@ -289,7 +284,7 @@ def new_incident_modal(*, severities: list[tuple[str, str]], metadata: str = "",
 def resolve_modal(view: dict[str, Any]) -> dict:
     return View(type="modal", callback_id=RESOLVE_FORM, title="Resolve incident",
                 submit="Resolve", close="Back", private_metadata=str(view["id"]), blocks=[
-                    SectionBlock(text=_md(f"*{headline(view)}*")),
+                    SectionBlock(text=md(f"*{headline(view)}*")),
                     _input("summary", "What was done, and the outcome", max_length=3000,
                            multiline=True),
                     _input("postmortem", "Postmortem link", max_length=500, optional=True),
@@ -305,27 +300,27 @@ def resolve_modal(view: dict[str, Any]) -> dict:
 def update_modal(view: dict[str, Any]) -> dict:
     return View(type="modal", callback_id=UPDATE_FORM, title="Post an update", submit="Post",
                 close="Back", private_metadata=str(view["id"]), blocks=[
-                    SectionBlock(text=_md(f"*{headline(view)}*")),
+                    SectionBlock(text=md(f"*{headline(view)}*")),
                     _input("text", "Status update", max_length=UPDATE_MAX, multiline=True),
                 ]).to_dict()
 
 
 def timeline_answer(view: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
     lines = [f"{_when(e.get('at'))} {e.get('text') or e.get('action')}" for e in entries]
-    blocks: list = [HeaderBlock(text=_clip(f"Timeline of incident #{view['id']}", 150))]
+    blocks: list = [HeaderBlock(text=clip(f"Timeline of incident #{view['id']}", 150))]
     chunk: list[str] = []
     for line in lines:
         if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append(SectionBlock(text=_md("\n".join(chunk))))
+            blocks.append(SectionBlock(text=md("\n".join(chunk))))
             chunk = []
             if len(blocks) >= 45:
                 break
-        chunk.append(_clip(line, 2900))
+        chunk.append(clip(line, 2900))
     if chunk and len(blocks) < 46:
-        blocks.append(SectionBlock(text=_md("\n".join(chunk))))
+        blocks.append(SectionBlock(text=md("\n".join(chunk))))
     shown = sum(b.text.text.count("\n") + 1 for b in blocks[1:])
     if shown < len(lines):
-        blocks.append(ContextBlock(elements=[_md(
+        blocks.append(ContextBlock(elements=[md(
             f"…and {len(lines) - shown} later entries, all kept in the audit log.")]))
     blocks.append(DividerBlock())
     return {"response_type": "ephemeral", "text": f"Timeline of incident #{view['id']}",

@@ -14,10 +14,10 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 
+from blocks.text import clip, md
 from services.registry import fields
 
 STILL_ACCURATE = "registry_still_accurate"
@@ -32,12 +32,6 @@ DUE_WORDS = {"overdue": ":red_circle: review overdue", "due_soon": ":large_yello
              "current": ":large_green_circle: current", "retired": ":white_circle: retired"}
 
 
-def _md(text: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=text)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _date(iso: str | None) -> str:
@@ -52,7 +46,7 @@ def summary_line(s: dict[str, Any]) -> str:
     """One line: ref, title, status, risk, owner, when the review is due."""
     due = s["days_to_review"]
     when = (f"due in {due} d" if due > 0 else "due today" if due == 0 else f"{-due} d overdue")
-    line = (f"*{s['ref']}* {_clip(s['title'], 80)} · {_words(s['status'])} · {s['risk']} risk · "
+    line = (f"*{s['ref']}* {clip(s['title'], 80)} · {_words(s['status'])} · {s['risk']} risk · "
             f"<@{s['owner']}> · {when if s['due_state'] != 'retired' else 'retired'}")
     if s.get("flags"):
         line += " · :warning: " + ", ".join(f"{f['ref']} {_words(f['review_status'])}" for f in s["flags"][:3])
@@ -63,7 +57,7 @@ def _fit_lines(lines: list[str], budget: int = SHOW_LIMIT) -> str:
     shown: list[str] = []
     size = 0
     for line in lines:
-        line = _clip(line, 300)
+        line = clip(line, 300)
         if size + len(line) + 1 > budget - 40:
             break
         shown.append(line)
@@ -84,7 +78,7 @@ def _field_text(spec: fields.FieldSpec, value: Any, kind: str, record_id: int) -
     if spec.kind == fields.MODELS:
         return _fit_lines([f"• {line}" for line in fields.format_models(value).splitlines()])
     if spec.kind == fields.LINKS:
-        return _fit_lines([f"• {link['ref']} {_clip(link['title'], 80)} ({_words(link['status'])})"
+        return _fit_lines([f"• {link['ref']} {clip(link['title'], 80)} ({_words(link['status'])})"
                            for link in value])
     text = str(value)
     if len(text) > SHOW_LIMIT:
@@ -101,12 +95,12 @@ def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
              f"{_date(view['next_review_at'])}"),
             f"*Last reviewed:* {_date(view['last_reviewed_at'])}"
             + (f" by <@{view['last_reviewed_by']}>" if view.get("last_reviewed_by") else "")]
-    blocks: list = [HeaderBlock(text=_clip(f"{view['ref']} · {view['title']}", 150)),
-                    SectionBlock(text=_md("\n".join(head)))]
+    blocks: list = [HeaderBlock(text=clip(f"{view['ref']} · {view['title']}", 150)),
+                    SectionBlock(text=md("\n".join(head)))]
     flags = view.get("flags") or []
     if flags:
-        blocks.append(SectionBlock(text=_md(":warning: *Relies on vendors not reviewed:*\n" + _fit_lines(
-            [f"• {f['ref']} {_clip(f['name'], 80)} ({_words(f['review_status'])})" for f in flags]))))
+        blocks.append(SectionBlock(text=md(":warning: *Relies on vendors not reviewed:*\n" + _fit_lines(
+            [f"• {f['ref']} {clip(f['name'], 80)} ({_words(f['review_status'])})" for f in flags]))))
     section = None
     empty: list[str] = []
     for spec in fields.FIELDS[kind]:
@@ -119,13 +113,13 @@ def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
         if spec.section != section:
             section = spec.section
             blocks.append(DividerBlock())
-        blocks.append(SectionBlock(text=_md(f"*{spec.label}*\n{text}")))
+        blocks.append(SectionBlock(text=md(f"*{spec.label}*\n{text}")))
     if empty:
-        blocks.append(ContextBlock(elements=[_md(_clip("Not documented yet: " + ", ".join(empty), 2900))]))
+        blocks.append(ContextBlock(elements=[md(clip("Not documented yet: " + ", ".join(empty), 2900))]))
     history = view.get("history") or []
     if history:
         lines = [f"{h['at'][:10]} <@{h['by']}> changed {h['field'].replace('_', ' ')}" for h in history[:8]]
-        blocks.append(ContextBlock(elements=[_md(_clip("Recent changes: " + " · ".join(lines), 2900))]))
+        blocks.append(ContextBlock(elements=[md(clip("Recent changes: " + " · ".join(lines), 2900))]))
     if interactive and view["due_state"] != "retired":
         value = f"{kind}:{view['id']}"
         blocks.append(ActionsBlock(block_id=f"record-{value}", elements=[
@@ -147,12 +141,12 @@ def list_message(kind: str, which: str, items: list[dict[str, Any]], total: int,
     lines = [summary_line(s) for s in items]
     blocks: list = [HeaderBlock(text=f"{title} ({total})")]
     if not items:
-        blocks.append(SectionBlock(text=_md(f"No {label}s here. `/ai-{kind} new` documents one.")))
+        blocks.append(SectionBlock(text=md(f"No {label}s here. `/ai-{kind} new` documents one.")))
     for start in range(0, len(lines), 10):
-        blocks.append(SectionBlock(text=_md(_clip("\n".join(lines[start:start + 10]), 2990))))
+        blocks.append(SectionBlock(text=md(clip("\n".join(lines[start:start + 10]), 2990))))
     if offset + len(items) < total:
         page = offset // page_size + 2
-        blocks.append(ContextBlock(elements=[_md(
+        blocks.append(ContextBlock(elements=[md(
             f"Showing {offset + 1}–{offset + len(items)} of {total}: `/ai-{kind} list {which} {page}` "
             "for the next page.")]))
     return {"response_type": "ephemeral", "text": f"{title}: {total}", "blocks": [b.to_dict() for b in blocks]}
@@ -166,7 +160,7 @@ def saved_message(view: dict[str, Any], *, created: bool, changed: list[str] = (
     else:
         text = (f"{view['ref']} updated: {', '.join(c.replace('_', ' ') for c in changed)}."
                 if changed else f"{view['ref']}: nothing changed.")
-    blocks: list = [SectionBlock(text=_md(text))]
+    blocks: list = [SectionBlock(text=md(text))]
     if created and kind == "usecase":
         blocks.append(ActionsBlock(block_id=f"saved-{view['id']}", elements=[
             ButtonElement(text="Continue documenting", action_id=EDIT, value=f"{kind}:{view['id']}",
@@ -198,7 +192,7 @@ def registry_nudge(view: dict[str, Any]) -> dict[str, Any]:
                ButtonElement(text="Update", action_id=UPDATE, value=value)]
     if view.get("snoozes_left", 0) > 0:
         buttons.append(ButtonElement(text="Snooze 7d", action_id=SNOOZE, value=value))
-    blocks = [SectionBlock(text=_md(_clip("\n".join(lines), 2990))),
+    blocks = [SectionBlock(text=md(clip("\n".join(lines), 2990))),
               ActionsBlock(block_id=f"nudge-{view['kind']}-{view['id']}", elements=buttons)]
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
@@ -206,7 +200,7 @@ def registry_nudge(view: dict[str, Any]) -> dict[str, Any]:
 def nudge_answer(outcome: str) -> dict[str, Any]:
     """The nudge DM once someone acted on it (replaces the buttons)."""
     return {"replace_original": True, "text": outcome,
-            "blocks": [SectionBlock(text=_md(_clip(outcome, 2990))).to_dict()]}
+            "blocks": [SectionBlock(text=md(clip(outcome, 2990))).to_dict()]}
 
 
 def registry_raise(view: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +208,7 @@ def registry_raise(view: dict[str, Any]) -> dict[str, Any]:
     text = (f":rotating_light: The {label} {view['ref']} {view['title']} is {view['days_overdue']} days past "
             f"its review date ({_date(view['next_review_at'])}) and beyond the playbook's grace period. "
             f"Kept by <@{view['owner']}>; last reviewed {_date(view['last_reviewed_at'])}.")
-    return {"text": text, "blocks": [SectionBlock(text=_md(_clip(text, 2990))).to_dict()]}
+    return {"text": text, "blocks": [SectionBlock(text=md(clip(text, 2990))).to_dict()]}
 
 
 TEMPLATES = {"registry_nudge": registry_nudge, "registry_raise": registry_raise}

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from blocks.text import clip
 from services.registry import fields
 from services.registry.fields import FieldSpec
 
@@ -39,12 +40,9 @@ TITLES = {("usecase", "new"): "Document an AI use case", ("usecase", "edit"): "E
           ("vendor", "new"): "Record an AI vendor", ("vendor", "edit"): "Edit vendor"}
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
 
 def _option(value: str, label: str) -> Option:
-    return Option(value=value, text=_clip(label, 75))
+    return Option(value=value, text=clip(label, 75))
 
 
 def _element(spec: FieldSpec, initial: Any, links: list[tuple[int, str]]) -> Any:
@@ -101,7 +99,7 @@ def record_modal(kind: str, *, mode: str, record: dict[str, Any] | None = None,
         initial = record.get(spec.name)
         if spec.name == "next_review":
             initial = None  # empty keeps the cadence; a picked date overrides it
-        blocks.append(InputBlock(block_id=spec.name, label=_clip(spec.label, 150),
+        blocks.append(InputBlock(block_id=spec.name, label=clip(spec.label, 150),
                                  optional=spec.required is None or spec.kind == fields.DATE,
                                  hint=spec.hint, element=_element(spec, initial, list(links))))
     if mode == "new" and kind == "usecase":
@@ -121,7 +119,7 @@ def vendor_review_modal(vendor: dict[str, Any]) -> dict[str, Any]:
                 if v in ("reviewed", "requires_follow_up", "rejected")]
     blocks = [
         ContextBlock(elements=[MarkdownTextObject(
-            text=_clip(f"*{vendor['ref']} {vendor['title']}* — assignee <@{vendor['assignee']}>", 2000))]),
+            text=clip(f"*{vendor['ref']} {vendor['title']}* — assignee <@{vendor['assignee']}>", 2000))]),
         InputBlock(block_id="review_status", label="Outcome", element=StaticSelectElement(
             action_id="value", options=outcomes, initial_option=outcomes[0])),
         InputBlock(block_id="review_result", label="Review result", optional=True,

@@ -7,6 +7,15 @@ from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 SECTION_LIMIT = 3000  # characters in one section's text
 
 
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, the cut marked with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
 def code_sections(lines: list[str], *, max_sections: int, overflow: str,
                   code: bool = True) -> list[SectionBlock]:
     """Lines as sections (monospace unless `code` is false, so mentions render); what does
