@@ -40,6 +40,28 @@ def schedule(
     ).one()
 
 
+def schedule_again(
+    session: Session,
+    *,
+    kind: str,
+    ref: str,
+    due_at: datetime,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+) -> Timer:
+    """`schedule`, except that a timer cancelled at that very (kind, ref, due_at) comes back
+    pending with `payload`; one already fired stays fired. For callers that cancel and set
+    timers again (a resubmission in the same second, a review date moved away and back)."""
+    timer = schedule(session, kind=kind, ref=ref, due_at=due_at, now=now, payload=payload)
+    if timer.status == CANCELLED:
+        session.exec(
+            update(Timer).where(col(Timer.id) == timer.id, Timer.status == CANCELLED)
+            .values(status=PENDING, payload=payload or {}, lease_until=None, claimed_by=None)
+        )
+        session.refresh(timer)
+    return timer
+
+
 def scheduled_in(session: Session) -> datetime | None:
     """The earliest due time this transaction scheduled, so a worker can wake for it."""
     return session.info.pop(_SCHEDULED, None)
@@ -60,7 +82,7 @@ def cancel(session: Session, *, kind: str, ref: str) -> int:
     return result.rowcount
 
 
-def _due(now: datetime):  # noqa: ANN202
+def _due(now: datetime):
     return or_(
         and_(Timer.status == PENDING, Timer.due_at <= now),
         and_(Timer.status == FIRING, Timer.lease_until < now),

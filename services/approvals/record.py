@@ -20,11 +20,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from models.approval import ApprovalRequest
-from models.timer import CANCELLED, PENDING, Timer
+from models.timer import Timer
 from services import audit, outbox, timers
 
 ENTITY = "approval_request"
@@ -95,20 +94,10 @@ def direct(session: Session, request: ApprovalRequest, view: dict[str, Any], *, 
 
 def schedule(session: Session, *, kind: str, request: ApprovalRequest, due_at: datetime,
              now: datetime, payload: dict[str, Any]) -> Timer:
-    """Schedule (kind, request) at `due_at`; a timer cancelled at that exact instant comes back.
-
-    Timers are unique by (kind, ref, due_at), so rescheduling at the very instant of a
-    cancelled one (a resubmission within the same second as the opening) revives it.
-    """
-    timer = timers.schedule(session, kind=kind, ref=str(request.id), due_at=due_at, now=now,
-                            payload=payload)
-    if timer.status == CANCELLED:
-        session.exec(
-            update(Timer).where(col(Timer.id) == timer.id, Timer.status == CANCELLED)
-            .values(status=PENDING, payload=payload, lease_until=None, claimed_by=None)
-        )
-        session.refresh(timer)
-    return timer
+    """Schedule (kind, request) at `due_at`; a timer cancelled at that exact instant comes back
+    (a resubmission within the same second as the opening)."""
+    return timers.schedule_again(session, kind=kind, ref=str(request.id), due_at=due_at, now=now,
+                                 payload=payload)
 
 
 def schedule_lifecycle(session: Session, request: ApprovalRequest, *, now: datetime,

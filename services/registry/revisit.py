@@ -19,11 +19,10 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from models.registry import RETIRED, USECASE, UseCase, Vendor
-from models.timer import CANCELLED, PENDING, Timer
+from models.timer import PENDING, Timer
 from services import audit, outbox, timers
 from services.playbook.schema import Playbook
 
@@ -80,13 +79,10 @@ def cancel(session: Session, kind: str, record_id: int, kinds: tuple[str, ...] =
 
 def _set(session: Session, timer_kind: str, kind: str, record_id: int, due_at: datetime,
          now: datetime, payload: dict[str, Any]) -> None:
-    # Timers are unique by (kind, ref, due_at): a review date set again after being moved
-    # away finds its cancelled timer, which comes back; a fired one stays fired.
-    timer = timers.schedule(session, kind=timer_kind, ref=timer_ref(kind, record_id),
-                            due_at=due_at, now=now, payload=payload)
-    if timer.status == CANCELLED:
-        session.exec(update(Timer).where(col(Timer.id) == timer.id, Timer.status == CANCELLED)
-                     .values(status=PENDING, payload=payload, lease_until=None, claimed_by=None))
+    # A review date set again after being moved away finds its cancelled timer, which comes
+    # back; a fired one stays fired.
+    timers.schedule_again(session, kind=timer_kind, ref=timer_ref(kind, record_id), due_at=due_at,
+                          now=now, payload=payload)
 
 
 def snooze(session: Session, kind: str, record_id: int, *, tag: str, user: str, now: datetime,
