@@ -88,9 +88,7 @@ async def open_edit(services: Any, client: Any, *, kind: str, record_id: int, us
 
     def load(s: Any) -> tuple[dict[str, Any], list]:
         record = registry.get(s, kind, record_id)
-        if user not in registry.owners(kind, record) and not who.governs:
-            raise registry.NotAllowed("id", f"Only the people who keep {registry.ref(kind, record_id)} "
-                                            "(or a documentation admin) may edit it.")
+        registry.require_keeper(kind, record, who, "edit")  # before a form they could not submit
         return (registry.record_view(s, kind, record, now=services.clock.now()),
                 registry.choices(s, OTHER[kind], limit=101))
 
@@ -139,12 +137,7 @@ async def open_vendor_review(services: Any, client: Any, *, record_id: int, user
 
     def load(s: Any) -> dict[str, Any]:
         vendor = registry.get(s, "vendor", record_id)
-        if user == vendor.assignee:
-            raise registry.NotAllowed("id", f"You are the assignee of {registry.ref('vendor', record_id)}: its "
-                                            "review is signed off by someone else (separation of duties).")
-        if vendor.reviewer and user != vendor.reviewer and not who.governs:
-            raise registry.NotAllowed("id", f"The review of {registry.ref('vendor', record_id)} is "
-                                            f"<@{vendor.reviewer}>'s to sign off.")
+        registry.require_vendor_reviewer(vendor, who)
         return registry.record_view(s, "vendor", vendor, now=services.clock.now())
 
     try:

@@ -15,6 +15,8 @@ from .records import (
     history,
     mark_reviewed,
     referenced,
+    require_keeper,
+    require_vendor_reviewer,
     retire,
     revisit_now,
 )
@@ -53,6 +55,8 @@ __all__ = [
     "record_view",
     "ref",
     "referenced",
+    "require_keeper",
+    "require_vendor_reviewer",
     "retire",
     "reviewing",
     "revisit_now",

@@ -77,7 +77,7 @@ def edit(session: Session, kind: str, record_id: int, raw: dict[str, Any], *,
          authority: Authority, now: datetime, playbook: Playbook) -> tuple[Record, list[str]]:
     """Apply the given fields; returns the record and the names of the fields that changed."""
     record = get(session, kind, record_id, lock=True)
-    _require_keeper(kind, record, authority, "edit")
+    require_keeper(kind, record, authority, "edit")
     values, errors = fields.clean(kind, raw, today=local_today(playbook, now), partial=True)
     links = values.pop(LINK_FIELD[kind], None)
     picked = values.pop("next_review", None)
@@ -145,9 +145,9 @@ def mark_reviewed(session: Session, kind: str, record_id: int, *, authority: Aut
         if record.status == RETIRED:
             raise RegistryInputError("id", f"{ref(kind, record.id)} is retired; reviews are for "
                                            "records in use. Edit its status to bring it back.")
-        _require_keeper(kind, record, authority, "mark reviewed")
+        require_keeper(kind, record, authority, "mark reviewed")
     else:
-        _require_vendor_reviewer(record, authority)
+        require_vendor_reviewer(record, authority)
         if outcome not in (REVIEWED, FOLLOW_UP, VENDOR_REJECTED):
             raise RegistryInputError("review_status", "A review ends reviewed, requiring follow-up, or rejected.")
         errors: dict[str, str] = {}
@@ -176,7 +176,7 @@ def mark_reviewed(session: Session, kind: str, record_id: int, *, authority: Aut
 def retire(session: Session, record_id: int, *, authority: Authority, now: datetime,
            playbook: Playbook) -> UseCase:
     record = get(session, USECASE, record_id, lock=True)
-    _require_keeper(USECASE, record, authority, "retire")
+    require_keeper(USECASE, record, authority, "retire")
     if record.status == RETIRED:
         return record
     _apply(session, USECASE, record, {"status": RETIRED}, by=authority.user, now=now)
@@ -228,15 +228,18 @@ def history(session: Session, kind: str, record_id: int, *, limit: int = 20) -> 
 # --- checks --------------------------------------------------------------------------------
 
 
-def _require_keeper(kind: str, record: Record, authority: Authority, verb: str) -> None:
+def require_keeper(kind: str, record: Record, authority: Authority, verb: str) -> None:
+    """NotAllowed unless `authority` keeps the record or governs (also for opening its form)."""
     keepers = owners(kind, record)
     if authority.user in keepers or authority.governs:
         return
     who = " or ".join(f"<@{u}>" for u in keepers[:3])
-    raise NotAllowed("id", f"Only {who} (or a documentation admin) may {verb} {ref(kind, record.id)}.")
+    raise NotAllowed("id", f"Only the people who keep {ref(kind, record.id)} ({who}) or a documentation "
+                           f"admin may {verb} it.")
 
 
-def _require_vendor_reviewer(record: Vendor, authority: Authority) -> None:
+def require_vendor_reviewer(record: Vendor, authority: Authority) -> None:
+    """NotAllowed unless `authority` may sign the vendor's review off: never its assignee."""
     if authority.user == record.assignee:
         raise NotAllowed("id", f"<@{record.assignee}> is the assignee of {ref(VENDOR, record.id)}: the review is "
                                "signed off by someone else (separation of duties). Name a reviewer with "

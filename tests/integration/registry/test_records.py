@@ -185,7 +185,8 @@ def test_only_keepers_and_governors_edit_a_use_case(db, user, allowed):
     else:
         error = refused(edit, db, "usecase", uc, {"drift": "Seasonal"}, by=user)
         assert type(error) is NotAllowed
-        assert error.message == f"Only <@{OWNER}> or <@{HELPER}> (or a documentation admin) may edit UC-{uc}."
+        assert error.message == (f"Only the people who keep UC-{uc} (<@{OWNER}> or <@{HELPER}>) or a "
+                                 "documentation admin may edit it.")
 
 
 def test_only_a_governor_who_does_not_own_it_approves_a_use_case(db):
