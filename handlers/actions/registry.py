@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks import registry as registry_blocks
-from handlers.commands.registry import open_edit, open_vendor_review, review_usecase
+from handlers.commands.registry import open_edit, review
 from handlers.events.app_home import publish_home
 from handlers.registry_context import in_session
 from services import registry
@@ -34,12 +34,28 @@ def _parts(body: dict[str, Any]) -> tuple[str, int, str] | None:
     return kind, int(raw_id), tag
 
 
-async def on_edit(ack: Any, body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
-    await ack()
-    parts = _parts(body)
-    if parts is None:
-        return
-    kind, record_id, _ = parts
+def _on_record(handler: Any) -> Any:
+    """Ack the click, read which record its button names, and hand that on (a value that
+    names none was not one of our buttons: nothing to do)."""
+    async def listener(ack: Any, body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
+        await ack()
+        parts = _parts(body)
+        if parts is not None:
+            await handler(body, client, respond, context, *parts)
+    return listener
+
+
+async def _review(body: dict[str, Any], client: Any, respond: Any, context: Any, kind: str, record_id: int,
+                  tag: str | None, *, replace: bool) -> None:
+    text = await review(context["services"], client, kind=kind, record_id=record_id, user=body["user"]["id"],
+                        trigger_id=body["trigger_id"], tag=tag)
+    if text:
+        await _answer(body, client, respond, context, text, replace=replace and kind == "usecase")
+
+
+@_on_record
+async def on_edit(body: dict[str, Any], client: Any, respond: Any, context: Any, kind: str, record_id: int,
+                  _tag: str) -> None:
     problem = await open_edit(context["services"], client, kind=kind, record_id=record_id,
                               user=body["user"]["id"], trigger_id=body["trigger_id"],
                               channel=(body.get("channel") or {}).get("id"))
@@ -47,56 +63,21 @@ async def on_edit(ack: Any, body: dict[str, Any], client: Any, respond: Any, con
         await _answer(body, client, respond, context, problem)
 
 
-async def on_reviewed(ack: Any, body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
-    await ack()
-    parts = _parts(body)
-    if parts is None:
-        return
-    kind, record_id, _ = parts
-    services = context["services"]
-    if kind == "usecase":
-        text = await review_usecase(services, record_id=record_id, user=body["user"]["id"])
-        await _answer(body, client, respond, context, text)
-        return
-    problem = await open_vendor_review(services, client, record_id=record_id, user=body["user"]["id"],
-                                       trigger_id=body["trigger_id"])
-    if problem:
-        await _answer(body, client, respond, context, problem)
+@_on_record
+async def on_reviewed(body: dict[str, Any], client: Any, respond: Any, context: Any, kind: str, record_id: int,
+                      _tag: str) -> None:
+    await _review(body, client, respond, context, kind, record_id, None, replace=False)
 
 
-async def on_still_accurate(ack: Any, body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
-    await ack()
-    parts = _parts(body)
-    if parts is None:
-        return
-    kind, record_id, tag = parts
-    services = context["services"]
-    user = body["user"]["id"]
-    if kind == "vendor":
-        problem = await open_vendor_review(services, client, record_id=record_id, user=user,
-                                           trigger_id=body["trigger_id"])
-        if problem:
-            await _answer(body, client, respond, context, problem)
-        return
-    current = await in_session(services, lambda s: registry.get(s, kind, record_id).next_review_at.isoformat())
-    if current != tag:
-        await _answer(body, client, respond, context, f"{registry.ref(kind, record_id)} was already "
-                      "reviewed since this reminder. Nothing to do.", replace=True)
-        return
-    text = await review_usecase(services, record_id=record_id, user=user)
-    await _answer(body, client, respond, context, text, replace=True)
+@_on_record
+async def on_still_accurate(body: dict[str, Any], client: Any, respond: Any, context: Any, kind: str,
+                            record_id: int, tag: str) -> None:
+    await _review(body, client, respond, context, kind, record_id, tag, replace=True)
 
 
-async def on_update(ack: Any, body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
-    await on_edit(ack, body, client, respond, context)
-
-
-async def on_snooze(ack: Any, body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
-    await ack()
-    parts = _parts(body)
-    if parts is None:
-        return
-    kind, record_id, tag = parts
+@_on_record
+async def on_snooze(body: dict[str, Any], client: Any, respond: Any, context: Any, kind: str, record_id: int,
+                    tag: str) -> None:
     services = context["services"]
     user = body["user"]["id"]
     pb = services.playbook.current.playbook
@@ -121,5 +102,5 @@ def register(app: AsyncApp) -> None:
     app.action(registry_blocks.EDIT)(on_edit)
     app.action(registry_blocks.REVIEWED)(on_reviewed)
     app.action(registry_blocks.STILL_ACCURATE)(on_still_accurate)
-    app.action(registry_blocks.UPDATE)(on_update)
+    app.action(registry_blocks.UPDATE)(on_edit)  # "Update" on a nudge is the edit form
     app.action(registry_blocks.SNOOZE)(on_snooze)

@@ -114,14 +114,19 @@ async def edit(ack: Any, respond: Any, client: Any, body: dict[str, Any], args: 
         await respond(**error_message(problem))
 
 
-async def review_usecase(services: Any, *, record_id: int, user: str) -> str:
-    """Mark a use case reviewed; the sentence to tell the person (refusals included)."""
+async def review(services: Any, client: Any, *, kind: str, record_id: int, user: str, trigger_id: str,
+                 tag: str | None = None) -> str | None:
+    """A use case is marked reviewed by `user`; a vendor's review form opens for its reviewer.
+    Returns the sentence to tell them (the outcome, or why not), None when a form opened.
+    `tag`: the review date of the nudge clicked, so a stale nudge changes nothing."""
+    if kind == "vendor":
+        return await open_vendor_review(services, client, record_id=record_id, user=user, trigger_id=trigger_id)
     who = await authority(services, user)
     pb = services.playbook.current.playbook
 
     def write(s: Any) -> str:
         record = registry.mark_reviewed(s, "usecase", record_id, authority=who, now=services.clock.now(),
-                                        playbook=pb)
+                                        playbook=pb, tag=tag)
         return (f"{registry.ref('usecase', record_id)} {record.title} marked reviewed by <@{user}>; "
                 f"next review {record.next_review_at.astimezone(pb.tz):%Y-%m-%d}.")
 
@@ -154,15 +159,11 @@ async def reviewed(ack: Any, respond: Any, client: Any, body: dict[str, Any], ar
     if record_id is None:
         return
     await ack()
-    services = context["services"]
-    if kind == "usecase":
-        await respond(response_type="ephemeral",
-                      text=await review_usecase(services, record_id=record_id, user=body["user_id"]))
-        return
-    problem = await open_vendor_review(services, client, record_id=record_id, user=body["user_id"],
-                                       trigger_id=body["trigger_id"])
-    if problem:
-        await respond(**error_message(problem))
+    text = await review(context["services"], client, kind=kind, record_id=record_id, user=body["user_id"],
+                        trigger_id=body["trigger_id"])
+    if text:
+        # A vendor's answer is only ever a refusal; a use case's may be the review itself.
+        await respond(**error_message(text) if kind == "vendor" else {"response_type": "ephemeral", "text": text})
 
 
 async def retire(ack: Any, respond: Any, body: dict[str, Any], args: str, context: Any, word: str,

@@ -138,9 +138,13 @@ def edit(session: Session, kind: str, record_id: int, raw: dict[str, Any], *,
 
 def mark_reviewed(session: Session, kind: str, record_id: int, *, authority: Authority,
                   now: datetime, playbook: Playbook, result: str | None = None,
-                  outcome: str = REVIEWED) -> Record:
-    """Record a review: who, when; the next review follows the cadence from now."""
+                  outcome: str = REVIEWED, tag: str | None = None) -> Record:
+    """Record a review: who, when; the next review follows the cadence from now. With `tag`
+    (a nudge's review date), refused when the record was reviewed or moved since the nudge."""
     record = get(session, kind, record_id, lock=True)
+    if tag is not None and revisit.stamp(record) != tag:
+        raise RegistryInputError("id", f"{ref(kind, record.id)} was already reviewed since this reminder. "
+                                       "Nothing to do.")
     if kind == USECASE:
         if record.status == RETIRED:
             raise RegistryInputError("id", f"{ref(kind, record.id)} is retired; reviews are for "
