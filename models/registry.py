@@ -36,7 +36,20 @@ VENDOR = "vendor"
 RECORD_TYPES = (USECASE, VENDOR)
 
 
-class UseCase(SQLModel, table=True):
+class Revisited(SQLModel):
+    """What every record kept current has: who made it, its reviews, the next one due."""
+
+    created_by: str = Field(max_length=32)
+    created_at: datetime
+    updated_at: datetime
+    last_reviewed_at: datetime | None = None
+    last_reviewed_by: str | None = Field(default=None, max_length=32)
+    next_review_at: datetime
+    snoozes: int = 0
+    state_version: int = 1
+
+
+class UseCase(Revisited, table=True):
     """One documented AI use case (after IBM AI FactSheets / Model Cards / NIST AI RMF).
 
     `models` is a list of {provider, model, version, hosting}. `next_review_at` is when the
@@ -76,17 +89,9 @@ class UseCase(SQLModel, table=True):
     access_policy: str = Field(default="", max_length=LONG)
     consent: str = Field(default="", max_length=LONG)
     status: str = Field(default=PROPOSED, max_length=16)
-    created_by: str = Field(max_length=32)
-    created_at: datetime
-    updated_at: datetime
-    last_reviewed_at: datetime | None = None
-    last_reviewed_by: str | None = Field(default=None, max_length=32)
-    next_review_at: datetime
-    snoozes: int = 0
-    state_version: int = 1
 
 
-class Vendor(SQLModel, table=True):
+class Vendor(Revisited, table=True):
     """One third-party AI vendor under contractual and technical review.
 
     The assignee keeps the record and prepares the review; the reviewer signs it off. They
@@ -119,14 +124,6 @@ class Vendor(SQLModel, table=True):
     assignee: str = Field(max_length=32)
     reviewer: str | None = Field(default=None, max_length=32)
     review_result: str = Field(default="", max_length=LONG)
-    created_by: str = Field(max_length=32)
-    created_at: datetime
-    updated_at: datetime
-    last_reviewed_at: datetime | None = None
-    last_reviewed_by: str | None = Field(default=None, max_length=32)
-    next_review_at: datetime
-    snoozes: int = 0
-    state_version: int = 1
 
 
 class UseCaseVendor(SQLModel, table=True):
