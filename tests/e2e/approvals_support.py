@@ -18,13 +18,6 @@ REQUESTER = "U0DEV"
 
 
 @pytest.fixture
-def clock_file(tmp_path):
-    path = tmp_path / "clock-offset"
-    path.write_text("0")
-    return path
-
-
-@pytest.fixture
 def approvals_bot(bot_factory, fake_slack, clock_file):
     fake_slack.add_usergroup("S0LEGAL", ["U0LEGAL1", "U0LEGAL2"])
     return bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file),

@@ -34,6 +34,14 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
+def clock_file(tmp_path):
+    """The bot's injected clock (CLOCK_OFFSET_FILE): seconds ahead of real time, 0 to start."""
+    path = tmp_path / "clock-offset"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture
 def bot_factory(db, database_url, fake_slack, tmp_path):  # noqa: ANN001
     """Make bot processes on the test's database and fake Slack; all stopped at the end."""
     started: list[BotProcess] = []

@@ -23,13 +23,6 @@ DAY = 86400
 
 
 @pytest.fixture
-def clock_file(tmp_path):
-    path = tmp_path / "clock-offset"
-    path.write_text("0")
-    return path
-
-
-@pytest.fixture
 def registry_bot(bot_factory, fake_slack, clock_file):
     for user in PEOPLE:
         fake_slack.add_user(user)

@@ -19,7 +19,6 @@ from tests.e2e.approvals_support import (  # noqa: F401  (fixtures)
     approvals_bot,
     ask,
     click,
-    clock_file,
     current,
     last_response,
     request_message,

@@ -48,13 +48,6 @@ JUST_AFTER = timedelta(seconds=30)
 
 
 @pytest.fixture
-def clock_file(tmp_path):
-    path = tmp_path / "clock-offset"
-    path.write_text("0")
-    return path
-
-
-@pytest.fixture
 def monday():
     """T: the Monday 09:00 (Berlin) the test's digest falls due, more than a day ahead of now."""
     return next_digest_time(datetime.now(UTC) + timedelta(days=1, hours=1))

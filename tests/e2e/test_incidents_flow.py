@@ -19,13 +19,6 @@ REPORTER = "U0REPORTER"
 
 
 @pytest.fixture
-def clock_file(tmp_path):
-    path = tmp_path / "clock-offset"
-    path.write_text("0")
-    return path
-
-
-@pytest.fixture
 def incident_bot(bot_factory, clock_file):
     return bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file)).start()
 

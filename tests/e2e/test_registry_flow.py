@@ -19,7 +19,6 @@ from tests.e2e.registry_support import (  # noqa: F401  (fixtures)
     REVIEWER,
     USECASE,
     VENDOR,
-    clock_file,
     ephemerals,
     form_state,
     open_form,

@@ -12,7 +12,6 @@ from tests.e2e.registry_support import (  # noqa: F401  (fixtures)
     OWNER,
     PLAYBOOK,
     USECASE,
-    clock_file,
     dms,
     move,
     open_form,
