@@ -3,36 +3,19 @@
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
 from bot.clock import ManualClock
 from bot.timer_runner import TimerRunner
 from services import outbox, timers
+from tests.harness.race import race
 
 pytestmark = pytest.mark.postgres
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WORKERS = 6
-
-
-def race(fn):
-    start = threading.Barrier(WORKERS)
-    errors: list[BaseException] = []
-
-    def run(i):
-        start.wait()
-        try:
-            fn(i)
-        except BaseException as exc:  # surfaced below, a thread cannot fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(WORKERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
 
 
 def test_outbox_rows_are_claimed_once_across_racing_workers(pg_db):
@@ -54,7 +37,7 @@ def test_outbox_rows_are_claimed_once_across_racing_workers(pg_db):
             with lock:
                 taken.update(m.key for m in got)
 
-    race(worker)
+    race([partial(worker, i) for i in range(WORKERS)])
     assert len(taken) == 300
     assert max(taken.values()) == 1
 
@@ -77,7 +60,7 @@ def test_timers_fire_once_with_several_runners_sweeping(pg_db):
         while runner.sweep(limit=5):
             pass
 
-    race(worker)
+    race([partial(worker, i) for i in range(WORKERS)])
     assert len(fired) == 200
     assert max(fired.values()) == 1
 
@@ -137,7 +120,7 @@ def test_racing_processes_owing_the_same_message_owe_it_once(pg_db):
                 outbox.enqueue(s, key=f"announce-{n}", method="chat.postMessage",
                                channel="C0GOV", payload={"n": n}, now=T0)
 
-    race(worker)
+    race([partial(worker, i) for i in range(WORKERS)])
     with pg_db.session() as s:
         keys = s.exec(select(OutboxMessage.key)).all()
     assert sorted(keys) == sorted(f"announce-{n}" for n in range(20))

@@ -1,6 +1,5 @@
 """On PostgreSQL, approvers clicking at the same instant are decided one after the other."""
 
-import threading
 from collections import Counter
 
 import pytest
@@ -8,31 +7,11 @@ from signoff_world import decide, open_request, request, votes
 from sqlmodel import col, func, select
 
 from models.outbox import OutboxMessage
+from tests.harness.race import race
 
 pytestmark = pytest.mark.postgres
 
 ROUNDS = 30
-
-
-def race(fns):
-    start = threading.Barrier(len(fns))
-    results: list = [None] * len(fns)
-    errors: list[BaseException] = []
-
-    def run(i):
-        start.wait()
-        try:
-            results[i] = fns[i]()
-        except BaseException as exc:  # surfaced below, a thread cannot fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
 
 
 def finals(db, rid):

@@ -1,12 +1,19 @@
 """On PostgreSQL, racing processes never double a page, never page after an acknowledgement
 commits, and never record two acknowledgements."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from incident_world import MINUTE, PAGES_PER_RUN, PB, T0, make_runner, open_incident, pages
+from incident_world import (
+    MINUTE,
+    PAGES_PER_RUN,
+    PB,
+    T0,
+    make_runner,
+    open_incident,
+    pages,
+)
 from sqlmodel import col, func, select
 
 import escalation
@@ -15,29 +22,9 @@ from models.audit import AuditEvent
 from models.incident import Incident, IncidentPage
 from models.outbox import OutboxMessage
 from services import timers
+from tests.harness.race import race
 
 pytestmark = pytest.mark.postgres
-
-
-def race(*fns):
-    start = threading.Barrier(len(fns))
-    errors: list[BaseException] = []
-    results: list[object] = [None] * len(fns)
-
-    def run(i, fn):
-        start.wait()
-        try:
-            results[i] = fn()
-        except BaseException as exc:  # surfaced below, a thread cannot fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
 
 
 def test_two_schedulers_over_many_incidents_fire_every_step_exactly_once(pg_db):
@@ -59,7 +46,7 @@ def test_two_schedulers_over_many_incidents_fire_every_step_exactly_once(pg_db):
     while at <= T0 + timedelta(minutes=65):
         for clock in clocks:
             clock.set(at)
-        for i, n in enumerate(race(drain(runners[0]), drain(runners[1]))):
+        for i, n in enumerate(race([drain(runners[0]), drain(runners[1])])):
             fired[f"clock-{i}"] += n
         at += MINUTE
 
@@ -121,7 +108,7 @@ def test_an_acknowledgement_racing_a_due_step_never_lets_a_page_commit_after_it(
             seen["after_ack_commit"] = step2_pages()  # anything committed later would be a bug
             return outcome.outcome
 
-        fired, acked = race(fire, acknowledge)
+        fired, acked = race([fire, acknowledge])
         assert acked == "acknowledged"
         final = step2_pages()
         assert final == seen["after_ack_commit"] == fired, (fired, seen, final)
@@ -153,7 +140,7 @@ def test_two_people_pressing_acknowledge_at_once_make_one_acknowledgement(pg_db)
                     return outcome.outcome, outcome.by, outcome.message
             return go
 
-        results = race(press("U0PRI1"), press("U0SEC1"))
+        results = race([press("U0PRI1"), press("U0SEC1")])
         kinds = sorted(r[0] for r in results)
         assert kinds == ["acknowledged", "already"], results
         with pg_db.session() as s:
@@ -174,7 +161,7 @@ def test_incidents_opened_at_once_with_one_title_get_distinct_channel_names(pg_d
             return escalation.open_incident(s, playbook=PB, severity="sev1", title="Data leak", reporter="U0REP",
                                             now=T0).channel_name
 
-    names = race(*[opener] * 6)
+    names = race([opener] * 6)
     assert sorted(names) == sorted(["ai-inc-20260302-data-leak"] + [f"ai-inc-20260302-data-leak-{n}"
                                                                     for n in range(2, 7)])
     with pg_db.session() as s:

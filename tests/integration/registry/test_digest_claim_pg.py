@@ -1,37 +1,16 @@
 """On PostgreSQL, clock processes claiming one week's digest at the same instant: one sends."""
 
-import threading
 
 import pytest
 from registry_world import T0
 
 from services.registry import digest
+from tests.harness.race import race
 
 pytestmark = pytest.mark.postgres
 
 ROUNDS = 20
 WORKERS = 8
-
-
-def race(fns):
-    start = threading.Barrier(len(fns))
-    results: list = [None] * len(fns)
-    errors: list[BaseException] = []
-
-    def run(i):
-        start.wait()
-        try:
-            results[i] = fns[i]()
-        except BaseException as exc:  # noqa: BLE001 - surfaced below, a thread cannot fail the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
 
 
 def claim(db, scope: str, week: str) -> bool:
