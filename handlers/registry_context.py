@@ -50,18 +50,19 @@ async def check_people(client: Any, kind: str, raw: dict[str, Any]) -> dict[str,
     If Slack cannot be asked (rate limits, an outage), the names pass: the form's own user
     pickers only offer real people, and refusing a form because Slack is slow helps nobody.
     """
-    errors: dict[str, str] = {}
+    named: list[tuple[fields.FieldSpec, str]] = []
     for spec in fields.FIELDS[kind]:
         if spec.kind not in (fields.USER, fields.USERS) or not raw.get(spec.name):
             continue
         users = raw[spec.name] if spec.kind == fields.USERS else [raw[spec.name]]
-        for user in users:
-            if not isinstance(user, str):
-                continue
-            problem = await _person_problem(client, user)
-            if problem:
-                errors[spec.name] = f"{spec.label}: <@{user}> {problem}."
-                break
+        named += [(spec, user) for user in users if isinstance(user, str)]
+    # All at once: this runs before the form's ack, inside Slack's 3 seconds.
+    people = list(dict.fromkeys(user for _, user in named))
+    problems = dict(zip(people, await asyncio.gather(*(_person_problem(client, u) for u in people)), strict=True))
+    errors: dict[str, str] = {}
+    for spec, user in named:
+        if problems[user] and spec.name not in errors:
+            errors[spec.name] = f"{spec.label}: <@{user}> {problems[user]}."
     return errors
 
 
