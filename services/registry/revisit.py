@@ -132,10 +132,6 @@ def _current(session: Session, timer: Timer) -> tuple[str, UseCase | Vendor] | N
     return kind, record
 
 
-def _summary(session: Session, kind: str, record: UseCase | Vendor, now: datetime) -> dict[str, Any]:
-    return record_summary(session, kind, record, now=now)
-
-
 def _key(kind: str, record: UseCase | Vendor, what: str) -> str:
     return f"revisit:{kind}:{record.id}:{stamp(record)}:{what}"
 
@@ -143,7 +139,7 @@ def _key(kind: str, record: UseCase | Vendor, what: str) -> str:
 def _dm(session: Session, kind: str, record: UseCase | Vendor, timer: Timer, now: datetime, *,
         stage: str, number: int) -> None:
     user = records.nudge_recipient(kind, record)
-    payload = {**_summary(session, kind, record, now), "stage": stage, "number": number,
+    payload = {**record_summary(session, kind, record, now=now), "stage": stage, "number": number,
                "recipient": user, "tag": stamp(record),
                # A review can be put off once it is due; "due soon" only tells.
                "snoozes_left": 0 if stage == "soon" else max(0, timer.payload.get("max_snoozes", 0) - record.snoozes)}
@@ -179,7 +175,7 @@ def fire_raise(session: Session, timer: Timer, now: datetime) -> None:
     days = max(0, (now - record.next_review_at).days)
     outbox.enqueue(session, key=_key(kind, record, "raise"), method="chat.postMessage",
                    channel=timer.payload["channel"], template=T_RAISE,
-                   payload={**_summary(session, kind, record, now), "days_overdue": days}, now=now)
+                   payload={**record_summary(session, kind, record, now=now), "days_overdue": days}, now=now)
     audit.append(session, at=now, actor=SYSTEM, action=f"{kind}.review_raised", entity_type=kind,
                  entity_id=str(record.id), payload={"channel": timer.payload["channel"], "days_overdue": days})
 
