@@ -110,6 +110,7 @@ def build_clockwork(services: Services) -> Clockwork:
     for kind, handler in {**approvals.TIMER_HANDLERS, **escalation.TIMER_HANDLERS,
                           **registry.TIMER_HANDLERS}.items():
         runner.register(kind, handler)
+    weekly_digest = DigestJob(services, web_client(s))
     clockwork = Clockwork(
         dispatcher=dispatcher,
         timers=runner,
@@ -119,7 +120,8 @@ def build_clockwork(services: Services) -> Clockwork:
         poll_interval=s.outbox_poll_interval,
         sweep_interval=s.timer_sweep_interval,
         leader_refresh=s.leader_refresh_interval,
-        periodic=[("weekly-digest", DigestJob(services, web_client(s)), s.timer_sweep_interval)],
+        periodic=[("weekly-digest", weekly_digest, s.timer_sweep_interval)],
+        on_start=[weekly_digest.prepare],
     )
     _wake_on_commit(services, clockwork)
     return clockwork

@@ -35,7 +35,8 @@ class Clockwork:
     def __init__(self, *, dispatcher: Dispatcher, timers: TimerRunner, leadership: Leadership,
                  db: Database, clock: Clock, poll_interval: float, sweep_interval: float,
                  leader_refresh: float = 5.0,
-                 periodic: Sequence[tuple[str, Callable[[], Awaitable[None]], float]] = ()) -> None:
+                 periodic: Sequence[tuple[str, Callable[[], Awaitable[None]], float]] = (),
+                 on_start: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
         self.dispatcher = dispatcher
         self.timers = timers
         self.leadership = leadership
@@ -45,6 +46,7 @@ class Clockwork:
         self.sweep_interval = sweep_interval
         self.leader_refresh = leader_refresh
         self.periodic = tuple(periodic)
+        self.on_start = tuple(on_start)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._dispatch_task: asyncio.Task | None = None
@@ -52,6 +54,10 @@ class Clockwork:
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        # Before "clock started": whatever a job must know about its own start-up (the digest's
+        # "owed since") is settled before anyone can move the clock or see the process as up.
+        for prepare in self.on_start:
+            await prepare()
         await self._refresh_leadership()
         scheduler = AsyncIOScheduler(
             timezone=UTC,

@@ -51,6 +51,16 @@ class DigestJob:
                 log.warning("digest: could not ask Slack for the App Home link (%s)", exc)
         return self._link
 
+    async def prepare(self) -> None:
+        """Record when digests became owed as the clock starts, not at the job's first run: a
+        first run that came late (a busy start-up) would otherwise skip a digest already due."""
+        if self.services.playbook.current.playbook.documentation.digest is None:
+            return
+        try:
+            await asyncio.to_thread(self._since, self.services.clock.now())
+        except Exception:  # the first run tries again; start-up goes on
+            log.exception("digest: could not record since when digests are owed")
+
     async def __call__(self) -> None:
         services = self.services
         pb = services.playbook.current.playbook

@@ -147,6 +147,13 @@ def digest_runs(db) -> list[tuple[str, str]]:
                 s.exec(select(DigestRun.scope, DigestRun.week).order_by(col(DigestRun.id))).all()]
 
 
+def owed_since(db) -> datetime | None:
+    """When the bot first counted digests as owed (the "since" row), if it has yet."""
+    with db.session() as s:
+        found = s.exec(select(DigestRun.due_at).where(DigestRun.scope == "since")).first()
+    return None if found is None else found.replace(tzinfo=found.tzinfo or UTC)
+
+
 def team_weeks(db) -> list[str]:
     """The weeks the team's digest was claimed for, one per row."""
     return [week for scope, week in digest_runs(db) if scope == "team"]

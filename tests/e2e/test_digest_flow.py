@@ -23,6 +23,7 @@ from tests.e2e.registry_seed import (
     line_ref,
     next_digest_time,
     outbox_key,
+    owed_since,
     personal_digest_calls,
     resolve_incident,
     review,
@@ -312,6 +313,9 @@ def test_two_clock_processes_on_postgresql_send_one_digest_a_week(start_bot, fak
     for clock in clocks:  # both lead: both run the digest job on every sweep
         fake_slack._poll(lambda c=clock: [1] if "clock started (leader: True)" in c.output() else [], 1, 30,
                          f"{clock.name} to start leading")
+    # Settled before the clocks say they started, so moving the clock now cannot make this
+    # week's digest look older than the installation (a late first run once did).
+    assert owed_since(db) is not None and owed_since(db) < monday
 
     weeks = [monday + n * WEEK for n in range(3)]
     for n, t in enumerate(weeks, start=1):
