@@ -10,6 +10,7 @@ compare-and-set, so two leaders at once would still fire nothing twice.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from sqlalchemy import Connection, Engine, text
@@ -18,14 +19,23 @@ from bot import metrics
 
 log = logging.getLogger(__name__)
 
-# Any constant unique to this application within the database.
-LOCK_KEY = 0x436F756E746572  # "Counter"
+# Advisory locks are per database, not per schema: two deployments sharing a database in
+# schemas of their own (staging beside production) must not elect one clock between them, or
+# one of them would never page anyone. So the key names the application, database and schema.
+LOCK_NAME = "countersign-clock"
+
+
+def lock_key(database: str, schema: str) -> int:
+    """A stable bigint for pg_try_advisory_lock, the same in every process of one deployment."""
+    digest = hashlib.blake2b(f"{LOCK_NAME}:{database}:{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class Leadership:
     def __init__(self, engine: Engine, *, elect: bool = True) -> None:
         self.engine = engine
         self._conn: Connection | None = None
+        self._key: int | None = None
         self._always = engine.dialect.name != "postgresql" or not elect
         # Whether leading means being the only one at work (SQLite is one process by design);
         # only then may a new leader take back rows another process left in flight.
@@ -49,7 +59,10 @@ class Leadership:
         if self._conn is None:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             try:
-                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
+                if self._key is None:
+                    where = conn.execute(text("SELECT current_database(), current_schema()")).one()
+                    self._key = lock_key(*where)
+                got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
             except Exception:
                 conn.close()
                 raise
@@ -72,7 +85,7 @@ class Leadership:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
             except Exception:
                 pass
         self._drop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -36,18 +37,31 @@ def postgres_base_url() -> str:
     return PG_URL
 
 
-@pytest.fixture
-def pg_schema_url(postgres_base_url: str) -> Iterator[str]:
+@contextmanager
+def _fresh_pg_schema(base: str) -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_base_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield _pg_schema_url(postgres_base_url, schema)
+        yield _pg_schema_url(base, schema)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_schema_url(postgres_base_url: str) -> Iterator[str]:
+    with _fresh_pg_schema(postgres_base_url) as url:
+        yield url
+
+
+@pytest.fixture
+def other_pg_schema_url(postgres_base_url: str) -> Iterator[str]:
+    """A second schema in the same database: another deployment sharing the server."""
+    with _fresh_pg_schema(postgres_base_url) as url:
+        yield url
 
 
 @pytest.fixture
