@@ -16,12 +16,17 @@ class OutboxMessage(SQLModel, table=True):
     """A Web API call the bot owes Slack, committed with the state change that caused it."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # A channel's unsettled messages in order, found without walking its delivered history:
+        # the claim's per-channel order check and its search for each channel's next message.
+        Index("ix_outbox_channel_order", "channel", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
     method: str = Field(max_length=64)
-    channel: str | None = Field(default=None, max_length=32, index=True)
+    channel: str | None = Field(default=None, max_length=32)
     # With a template, payload is domain data that blocks/ renders at send time, so
     # services never build Block Kit; without one, payload is the Web API arguments.
     template: str | None = Field(default=None, max_length=64)

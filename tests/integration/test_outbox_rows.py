@@ -62,6 +62,20 @@ def test_fifo_per_channel_but_channels_are_independent(db):
     assert [m.key for m in claim(db)] == ["a2"]
 
 
+def test_a_busy_channel_takes_one_place_in_a_round_and_the_others_get_theirs(db):
+    for n in range(60):
+        owe(db, f"busy{n}", channel="CBUSY")
+    for channel in ("D1", "D2", "D3"):
+        owe(db, f"dm-{channel}", channel=channel)
+    owe(db, "no-channel", channel=None)
+    assert sorted(m.key for m in claim(db, limit=50)) == ["busy0", "dm-D1", "dm-D2", "dm-D3", "no-channel"]
+    # Delivered history is no obstacle: once busy0 is sent, busy1 is that channel's next.
+    with db.session() as s:
+        busy0 = s.exec(select(OutboxMessage).where(OutboxMessage.key == "busy0")).one()
+        outbox.mark_sent(s, busy0.id, owner="w1", now=T0, channel="CBUSY", ts="1.1")
+    assert [m.key for m in claim(db)] == ["busy1"]
+
+
 def test_a_backing_off_message_holds_back_later_ones_to_its_channel(db):
     owe(db, "a1", channel="CA")
     owe(db, "a2", channel="CA")
