@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata
+import os
 import sqlite3
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -70,3 +72,23 @@ def bounded(lo: int, hi: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}")
         return n
     return parse
+
+
+def add_database_args(parser: argparse.ArgumentParser) -> None:
+    """--postgres (alias --database-url) and --sqlite-only, for scripts that run SQLite, then
+    PostgreSQL when given one."""
+    parser.add_argument("--postgres", "--database-url", dest="postgres", metavar="URL",
+                        default=os.environ.get("TEST_DATABASE_URL") or None,
+                        help="also run on PostgreSQL on loopback, in a throwaway schema, e.g. "
+                             "postgresql+psycopg://postgres@127.0.0.1:5432/test (default: "
+                             "$TEST_DATABASE_URL, as the tests use)")
+    parser.add_argument("--sqlite-only", action="store_true",
+                        help="SQLite only, even with --postgres or $TEST_DATABASE_URL")
+
+
+def run_script(main: Callable[[], int]) -> None:
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        sys.exit(130)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))  # run as a script: `bot`, `bench`, `services` liv
 from sqlalchemy import event, insert, text
 from sqlmodel import Session
 
-from bench.common import bounded, database, version
+from bench.common import add_database_args, bounded, database, run_script, version
 from bot.db import make_engine
 from models.outbox import PENDING, SENT, OutboxMessage
 from services import outbox
@@ -118,12 +118,7 @@ def main() -> int:
                         help="messages already delivered (20000)")
     parser.add_argument("--repeat", type=bounded(1, 1000), default=10,
                         help="timed rounds after one warm-up (10)")
-    parser.add_argument("--postgres", "--database-url", dest="postgres", metavar="URL",
-                        default=os.environ.get("TEST_DATABASE_URL") or None,
-                        help="also run on PostgreSQL on loopback, in a throwaway schema "
-                             "(default: $TEST_DATABASE_URL, as the tests use)")
-    parser.add_argument("--sqlite-only", action="store_true",
-                        help="SQLite only, even with --postgres or $TEST_DATABASE_URL")
+    add_database_args(parser)
     args = parser.parse_args()
     if not 0 <= args.busy_share <= 1:
         parser.error("--busy-share must be between 0 and 1")
@@ -142,8 +137,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+    run_script(main)

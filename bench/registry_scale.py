@@ -41,7 +41,7 @@ from sqlalchemy import Engine, event, func, insert, text
 from sqlmodel import Session, select
 
 import escalation
-from bench.common import bounded, database, version
+from bench.common import add_database_args, bounded, database, run_script, version
 from blocks.digest import registry_digest
 from blocks.home import (
     HOME_INCIDENTS,
@@ -745,13 +745,7 @@ def main() -> int:
                         help="use cases + vendors in the full dataset (10000)")
     parser.add_argument("--repeat", type=bounded(1, 1000), default=20,
                         help="timed runs per operation, after one warm-up (20)")
-    parser.add_argument("--postgres", "--database-url", dest="postgres", metavar="URL",
-                        default=os.environ.get("TEST_DATABASE_URL") or None,
-                        help="also run on PostgreSQL on loopback, in a throwaway schema, e.g. "
-                             "postgresql+psycopg://postgres@127.0.0.1:5432/test (default: "
-                             "$TEST_DATABASE_URL, as the tests use)")
-    parser.add_argument("--sqlite-only", action="store_true",
-                        help="SQLite only, even with --postgres or $TEST_DATABASE_URL")
+    add_database_args(parser)
     args = parser.parse_args()
 
     loaded = load_playbook_text(PLAYBOOK_YAML)
@@ -767,8 +761,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        sys.exit(130)
+    run_script(main)
