@@ -316,9 +316,7 @@ def machine_facts(db_description: str, args: argparse.Namespace, env: dict[str, 
               "posts to one channel"
               + ("; pages here are DMs to different users)" if args.people == args.incidents
                  else ")"))
-    print(f"changed   : {pacing}; CLOCK_OFFSET_FILE (moves the bot's clock)"
-          + ("; CLOCK_LEADER_ELECTION=false (the clock lock is database-wide, the bench's "
-             "schema is private)" if "CLOCK_LEADER_ELECTION" in env else ""))
+    print(f"changed   : {pacing}; CLOCK_OFFSET_FILE (moves the bot's clock)")
     if args.people == args.incidents:
         who = "each incident its own on-call people"
     elif args.people == 1:
@@ -440,8 +438,6 @@ def main() -> int:
         for name in TEST_SPEEDUPS:
             env.pop(name, None)
         env["OUTBOX_CHANNEL_INTERVAL"] = f"{args.channel_interval:g}"
-        if not db_url.startswith("sqlite:"):
-            env["CLOCK_LEADER_ELECTION"] = "false"
         machine_facts(db_description, args, env)
 
         db = Database(make_engine(db_url))  # writes, made as the bot makes them
