@@ -315,7 +315,8 @@ def test_two_clock_processes_on_postgresql_send_one_digest_a_week(start_bot, fak
                          f"{clock.name} to start leading")
     # Settled before the clocks say they started, so moving the clock now cannot make this
     # week's digest look older than the installation (a late first run once did).
-    assert owed_since(db) is not None and owed_since(db) < monday
+    since = owed_since(db)
+    assert since is not None and since < monday, f"digests owed since {since}, the clocks started before {monday}"
 
     weeks = [monday + n * WEEK for n in range(3)]
     for n, t in enumerate(weeks, start=1):
