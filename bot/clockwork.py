@@ -94,7 +94,7 @@ class Clockwork:
             except (asyncio.CancelledError, Exception):
                 pass
             self._dispatch_task = None
-        await asyncio.to_thread(self.leadership.release)
+        await self.db.run(self.leadership.release)
 
     def wake_timers_at(self, due: datetime) -> None:
         """A one-shot job at a known due time, so a timer fires on the dot, not at the sweep."""
@@ -106,13 +106,13 @@ class Clockwork:
                                max_instances=3)
 
     async def _refresh_leadership(self) -> None:
-        leader = await asyncio.to_thread(self.leadership.refresh)
+        leader = await self.db.run(self.leadership.refresh)
         if leader and not self._led:
             # Work starts only after the take-over, so it never resets a row we just claimed.
             # Without exclusive leadership, rows in flight may be another live clock's: their
             # leases, not a take-over, hand them on.
             if self.leadership.exclusive:
-                await asyncio.to_thread(self._take_over)
+                await self.db.run(self._take_over)
             self._led = True
             self.dispatcher.wake()
             await self._sweep_now()
@@ -136,7 +136,7 @@ class Clockwork:
         if not self._led:
             return
         try:
-            while await asyncio.to_thread(self.timers.sweep) > 0:
+            while await self.db.run(self.timers.sweep) > 0:
                 pass
         except Exception:
             log.exception("timer sweep failed")
@@ -160,5 +160,5 @@ class Clockwork:
             with self.db.session() as s:
                 return inbound.forget_older_than(s, cutoff=cutoff)
 
-        removed = await asyncio.to_thread(prune)
+        removed = await self.db.run(prune)
         log.info("forgot %d old Slack delivery ids", removed)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# SQLite takes one writer at a time (BEGIN IMMEDIATE): more threads would only queue on its lock.
+SQLITE_THREADS = 4
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -37,12 +48,36 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-class Database:
-    """Sessions whose commits can wake in-process workers (the outbox dispatcher)."""
+def pool_threads(engine: Engine) -> int:
+    """How many threads can do database work at once: one per pooled connection.
 
-    def __init__(self, engine: Engine) -> None:
+    A thread beyond that would only wait for a connection; fewer would leave connections idle.
+    """
+    if engine.dialect.name == "sqlite":
+        return SQLITE_THREADS
+    size = getattr(engine.pool, "size", None)
+    return max(1, size()) if callable(size) else SQLITE_THREADS
+
+
+class Database:
+    """Sessions whose commits can wake in-process workers (the outbox dispatcher).
+
+    Blocking database work runs on the database's own threads (`run`), not on the event loop's
+    default executor: aiohttp resolves host names there, so a slow DNS lookup for a
+    `response_url` would otherwise hold every request's database work, and with it its ack.
+    """
+
+    def __init__(self, engine: Engine, *, threads: int | None = None) -> None:
         self.engine = engine
         self._after_commit: list[Callable[[Session], None]] = []
+        self._executor = ThreadPoolExecutor(max_workers=threads or pool_threads(engine),
+                                            thread_name_prefix="db")
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """`asyncio.to_thread` on the database's threads, log context included."""
+        loop = asyncio.get_running_loop()
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, call)
 
     def on_commit(self, callback: Callable[[Session], None]) -> None:
         self._after_commit.append(callback)
@@ -61,6 +96,7 @@ class Database:
             callback(session)
 
     def dispose(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
         self.engine.dispose()
 
     @property

@@ -9,7 +9,6 @@ one transaction: with two clock processes, one inserts the row and the other sen
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,7 +56,7 @@ class DigestJob:
         if self.services.playbook.current.playbook.documentation.digest is None:
             return
         try:
-            await asyncio.to_thread(self._since, self.services.clock.now())
+            await self.services.db.run(self._since, self.services.clock.now())
         except Exception:  # the first run tries again; start-up goes on
             log.exception("digest: could not record since when digests are owed")
 
@@ -68,12 +67,12 @@ class DigestJob:
         if schedule is None:
             return
         now = services.clock.now()
-        since = await asyncio.to_thread(self._since, now)
+        since = await self.services.db.run(self._since, now)
         due = schedule.cron.latest_at_or_before(now, pb.tz)
         if now - due > CATCH_UP or due < since:
             return
         week = digest.period_key(due, pb.tz, len(schedule.cron.days))
-        if await asyncio.to_thread(self._already_sent, week):
+        if await self.services.db.run(self._already_sent, week):
             return
         link = await self.home_link()
         members = (await services.directory.resolve(pb)).members
@@ -92,8 +91,8 @@ class DigestJob:
                              payload={"channel": pb.digest_channel(), "counts": _counts(content)})
                 return digest.subscribers(s)
 
-        for user in await asyncio.to_thread(team_digest):
-            await asyncio.to_thread(self._personal, user, week=week, due=due, now=now, soon=soon,
+        for user in await self.services.db.run(team_digest):
+            await self.services.db.run(self._personal, user, week=week, due=due, now=now, soon=soon,
                                     members=members, link=link)
 
     def _since(self, now: datetime) -> datetime:

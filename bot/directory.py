@@ -94,5 +94,5 @@ class GroupDirectory:
                         problems=resolution.problems,
                         governance_channel=loaded.playbook.channels.governance)
 
-            await asyncio.to_thread(record)
+            await services.db.run(record)
         return resolution

@@ -116,7 +116,7 @@ class Dispatcher:
                 return outbox.claim_due(s, now=now, owner=self.owner, lease=lease,
                                         limit=self.policy.batch)
 
-        claimed = await asyncio.to_thread(claim)
+        claimed = await self.db.run(claim)
         if not claimed:
             return 0
         gate = asyncio.Semaphore(self.policy.concurrency)
@@ -146,7 +146,7 @@ class Dispatcher:
     async def _deliver(self, msg: OutboxMessage) -> None:
         assert msg.id is not None
         try:
-            args = await asyncio.to_thread(self._resolve_args, msg)
+            args = await self.db.run(self._resolve_args, msg)
             found = None
             if msg.maybe_sent and msg.method == "chat.postMessage":
                 found = await self._find_posted(msg, args)
@@ -266,7 +266,7 @@ class Dispatcher:
                 outbox.mark_sent(s, msg.id, owner=self.owner, now=now,  # type: ignore[arg-type]
                                  channel=channel, ts=ts, result=kept)
 
-        await asyncio.to_thread(record)
+        await self.db.run(record)
         metrics.OUTBOX_DELIVERED.labels(msg.method).inc()
         metrics.OUTBOX_LAG.observe(max(0.0, (now - msg.created_at).total_seconds()))
 
@@ -286,7 +286,7 @@ class Dispatcher:
                 outbox.mark_retry(s, msg.id, owner=self.owner, at=now + delay,  # type: ignore[arg-type]
                                   error=str(exc), maybe_sent=msg.maybe_sent or exc.maybe_sent)
 
-        await asyncio.to_thread(record)
+        await self.db.run(record)
         metrics.OUTBOX_RETRIED.labels(str(exc).split(":")[0][:40]).inc()
 
     async def _record_failed(self, msg: OutboxMessage, error: str) -> None:
@@ -298,5 +298,5 @@ class Dispatcher:
                 outbox.mark_failed(s, msg.id, owner=self.owner, now=now,  # type: ignore[arg-type]
                                    error=error)
 
-        await asyncio.to_thread(record)
+        await self.db.run(record)
         metrics.OUTBOX_FAILED.labels(msg.method).inc()

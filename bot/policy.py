@@ -91,7 +91,7 @@ async def reload_and_record(services: Services, *, actor: str, trigger: str) -> 
                     refused_hash=outcome.attempted_hash, issues=outcome.issues,
                     governance_channel=governance)
 
-    await asyncio.to_thread(record)
+    await services.db.run(record)
     if outcome.status == "applied":
         log.info("playbook %s applied (was %s)", outcome.current.short_hash,
                  outcome.previous.short_hash)

@@ -78,7 +78,7 @@ def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool)
                 conn.execute(text("SELECT 1"))
 
         try:
-            await asyncio.wait_for(asyncio.to_thread(ping), timeout=3)
+            await asyncio.wait_for(services.db.run(ping), timeout=3)
         except Exception as exc:
             log.warning("not ready: database unreachable: %s", exc)
             return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -35,4 +34,4 @@ async def load_request(services: Any, request_id: int
                 return None
             return approvals.request_view(s, request), dict(request.policy)
 
-    return await asyncio.to_thread(load)
+    return await services.db.run(load)

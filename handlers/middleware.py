@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -66,7 +65,7 @@ def install(app: AsyncApp, services: Any) -> None:
             with services.db.session() as s:
                 return inbound.first_delivery(s, key=key, now=services.clock.now())
 
-        if await asyncio.to_thread(remember):
+        if await services.db.run(remember):
             await next()
             return None
         retry = request.headers.get("x-slack-retry-num", ["?"])[0]

@@ -41,7 +41,7 @@ async def in_session(services: Any, work: Callable[[Any], T]) -> T:
         with services.db.session() as s:
             return work(s)
 
-    return await asyncio.to_thread(run)
+    return await services.db.run(run)
 
 
 async def check_people(client: Any, kind: str, raw: dict[str, Any]) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -89,7 +88,7 @@ async def decide(services: Any, *, request_id: int, revision: int, user: str, de
                                     group_members=members, governance_channel=governance,
                                     **extra)
 
-    return await asyncio.to_thread(write)
+    return await services.db.run(write)
 
 
 async def on_approve(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
@@ -140,7 +139,7 @@ async def on_cancel(ack: Any, body: dict[str, Any], action: dict[str, Any], resp
                                     now=services.clock.now(), is_admin=is_admin)
 
     try:
-        result = await asyncio.to_thread(write)
+        result = await services.db.run(write)
     except approvals.ApprovalInputError as exc:
         await click.tell(exc.message)
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +42,7 @@ async def change(context: Any, fn: Callable[..., Any], **kwargs: Any) -> Any:
         with services.db.session() as s:
             return fn(s, now=services.clock.now(), **kwargs)
 
-    return await asyncio.to_thread(write)
+    return await services.db.run(write)
 
 
 def _is_admin(context: Any, user: str) -> bool:
@@ -95,7 +94,7 @@ async def _view_of(context: Any, incident_id: int) -> dict[str, Any] | None:
             incident = escalation.get(s, incident_id)
             return None if incident is None else escalation.incident_view(s, incident)
 
-    return await asyncio.to_thread(load)
+    return await services.db.run(load)
 
 
 async def on_form_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any,
@@ -122,7 +121,7 @@ async def on_timeline(ack: Any, body: dict[str, Any], action: dict[str, Any], re
                 return None
             return escalation.incident_view(s, incident), escalation.timeline(s, incident_id)
 
-    found = await asyncio.to_thread(load)
+    found = await services.db.run(load)
     if found is None:
         await answer(body, respond, client, "That incident does not exist.")
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -67,7 +66,7 @@ async def create(services: Any, *, fields: dict[str, Any], requester: str,
                 group_members=resolution.members, **fields)
             return approvals.request_view(s, request)
 
-    return await asyncio.to_thread(write)
+    return await services.db.run(write)
 
 
 async def open_form(ack: Any, client: Any, body: dict[str, Any], context: Any, **_: Any) -> None:
@@ -79,7 +78,7 @@ async def open_form(ack: Any, client: Any, body: dict[str, Any], context: Any, *
         with services.db.session() as s:
             return registry.choices(s, "usecase", limit=101)
 
-    use_cases = await asyncio.to_thread(load_use_cases)
+    use_cases = await services.db.run(load_use_cases)
     uses = [(u.id, u.text) for u in (*pb.allowed_uses, *pb.off_limits)]
     checklists = {}
     for kind in pb.approvals:
@@ -125,7 +124,7 @@ async def list_requests(ack: Any, respond: Any, command: dict[str, Any], context
                                           limit=40, offset=0),
                     approvals.requested_by(s, user=user, limit=40, offset=0))
 
-    waiting, mine = await asyncio.to_thread(load)
+    waiting, mine = await services.db.run(load)
     lines = ["Waiting for your sign-off:"] + [request_summary_line(v) for v in waiting or []]
     if not waiting:
         lines.append("  nothing")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -35,7 +34,7 @@ async def report(services: Any, *, reporter: str, severity: str, title: str,
                 group_members=resolution.members)
             return escalation.incident_view(s, incident)
 
-    return await asyncio.to_thread(write)
+    return await services.db.run(write)
 
 
 async def open_form(ack: Any, client: Any, body: dict[str, Any], context: Any, **_: Any) -> None:
@@ -76,7 +75,7 @@ async def show_timeline(ack: Any, respond: Any, command: dict[str, Any], args: s
                 return None
             return escalation.incident_view(s, incident), escalation.timeline(s, incident.id)
 
-    found = await asyncio.to_thread(load)
+    found = await services.db.run(load)
     if found is None:
         await respond(**error_message(
             "No incident here: run `/ai-incident timeline <id>`, or run it in an incident's "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from typing import Any
@@ -38,7 +37,7 @@ async def overview(ack: Any, respond: Any, context: Any, **_: Any) -> None:
                      escalation.schedule(s, pb, name, now, 3))
                     for name in pb.escalation.rotations]
 
-    await respond(**overview_answer(await asyncio.to_thread(load), tz=pb.timezone))
+    await respond(**overview_answer(await services.db.run(load), tz=pb.timezone))
 
 
 async def someone(ack: Any, respond: Any, args: str, context: Any, **_: Any) -> None:
@@ -55,7 +54,7 @@ async def someone(ack: Any, respond: Any, args: str, context: Any, **_: Any) -> 
         with services.db.session() as s:
             return escalation.shifts_of(s, pb, user, services.clock.now(), 5)
 
-    await respond(**shifts_answer(user, await asyncio.to_thread(load), tz=pb.timezone))
+    await respond(**shifts_answer(user, await services.db.run(load), tz=pb.timezone))
 
 
 async def override(ack: Any, respond: Any, command: dict[str, Any], args: str, context: Any,
@@ -82,7 +81,7 @@ async def override(ack: Any, respond: Any, command: dict[str, Any], args: str, c
                 created_by=user, now=services.clock.now(), is_admin=user in pb.admins)
 
     try:
-        result = await asyncio.to_thread(write)
+        result = await services.db.run(write)
     except escalation.IncidentInputError as exc:
         await ack(**error_message(exc.message))
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -39,7 +38,7 @@ async def reload(ack: Any, respond: Any, command: dict[str, Any], context: Any, 
                 playbook_changes.record_denied(s, now=services.clock.now(), actor=user,
                                                action="reload")
 
-        await asyncio.to_thread(record)
+        await services.db.run(record)
         return
     await ack(response_type="ephemeral", text="Reloading the playbook…")
     outcome = await reload_and_record(services, actor=user, trigger="/ai-playbook reload")

@@ -3,7 +3,6 @@ off, open incidents and who is on call — each section a bounded page, with pag
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -53,7 +52,7 @@ async def publish_home(client: AsyncWebClient, services: Any, user: str,
                 "on_call": [(name, escalation.on_call_now(s, pb, name, now)) for name in pb.escalation.rotations],
             }
 
-    sections = await asyncio.to_thread(load)
+    sections = await services.db.run(load)
     await client.views_publish(user_id=user, view=home_view(notice=notice, **sections))
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -122,7 +121,7 @@ async def on_resubmit(ack: Any, body: dict[str, Any], view: dict[str, Any],
                                       summary=value(view, "summary"))
 
     try:
-        result = await asyncio.to_thread(write)
+        result = await services.db.run(write)
     except approvals.ApprovalInputError as exc:
         await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "reference"), exc.message))
         return
