@@ -124,7 +124,8 @@ class FakeSlack:
             self._faults.setdefault(method, deque()).extend(faults)
 
     def inject_always(self, method: str, fault: Fault) -> None:
-        """Play `fault` on every call to `method` (after any queued ones) until clear_faults()."""
+        """Play `fault` on every call to `method` (after any queued ones) until clear_faults().
+        `method="*"`: on every Web API method without a fault of its own (Slack down)."""
         with self._lock:
             self._always[method] = fault
 
@@ -332,7 +333,7 @@ class FakeSlack:
         queued = self._faults.get(method)
         if queued:
             return queued.popleft()
-        return self._always.get(method)
+        return self._always.get(method) or self._always.get("*")
 
     def _record(self, call: Call) -> None:
         self._calls.append(call)

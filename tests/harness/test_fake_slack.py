@@ -205,6 +205,21 @@ async def test_inject_always_repeats_until_cleared(fake):
     assert [c.fault for c in fake.calls] == ["server_error", "server_error", None]
 
 
+async def test_inject_always_on_every_method_yields_to_a_method_of_its_own(fake):
+    fake.inject_always("*", Fault.server_error(503))
+    fake.inject_always("auth.test", Fault.rate_limited(retry_after=1))
+    client = web_client(fake)
+    for call in (client.auth_test, lambda: client.chat_postMessage(channel="C0CHAN", text="x")):
+        with pytest.raises(SlackApiError):
+            await call()
+    assert [c.fault for c in fake.calls] == ["rate_limited", "server_error"]
+    assert fake.messages("C0CHAN") == []
+
+    fake.clear_faults()
+
+    assert (await client.chat_postMessage(channel="C0CHAN", text="x"))["ok"]
+
+
 async def test_history_is_newest_first_and_returns_metadata_only_on_request(fake):
     client = web_client(fake)
     first = await client.chat_postMessage(channel="C0CHAN", text="first", metadata=METADATA)
