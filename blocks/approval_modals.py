@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks.text import clip
+from blocks.text import clip, escape
 
 NEW = "approval_new"
 REASON = "approval_reason"
@@ -82,7 +82,7 @@ def new_request_modal(*, kinds: list[str], uses: list[tuple[str, str]],
         blocks.append(InputBlock(
             block_id="use_case", label="Documented AI use case it serves", optional=True,
             hint="Launches of some kinds must name an approved, current use case", element=picker))
-    lines = [f"*{kind}*: {', '.join(items)}" for kind, items in checklists.items() if items]
+    lines = [f"*{escape(kind)}*: {escape(', '.join(items))}" for kind, items in checklists.items() if items]
     if lines:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=clip("Approvers will confirm the checklist of the kind — " + " · ".join(lines),
@@ -97,7 +97,7 @@ def reason_modal(view: dict[str, Any], decision: str) -> dict[str, Any]:
     return View(type="modal", callback_id=REASON, title=verb, submit=verb, close="Back",
                 private_metadata=f"{view['id']}:{view['revision']}:{decision}",
                 blocks=[SectionBlock(text=MarkdownTextObject(
-                            text=f"*#{view['id']} {view['title']}*")),
+                            text=f"*#{view['id']} {escape(view['title'])}*")),
                         _text_input("reason", label, max_length=REASON_MAX,
                                     multiline=True)]).to_dict()
 
@@ -106,7 +106,7 @@ def confirm_modal(view: dict[str, Any]) -> dict[str, Any]:
     """High assurance: re-state what you approve and why — a deliberate act."""
     blocks: list = [
         SectionBlock(text=MarkdownTextObject(text=(
-            f"*#{view['id']} {view['title']}* needs a deliberate approval: type the reference "
+            f"*#{view['id']} {escape(view['title'])}* needs a deliberate approval: type the reference "
             f"exactly and say why you approve it."))),
         _text_input("restated_reference", "Reference (type it again)", max_length=REFERENCE_MAX),
         _text_input("reason", "Why you approve it", max_length=REASON_MAX, multiline=True),
@@ -129,7 +129,7 @@ def break_glass_modal(view: dict[str, Any]) -> dict[str, Any]:
     return View(type="modal", callback_id=BREAK_GLASS, title="Break glass", submit="Approve",
                 close="Back", private_metadata=f"{view['id']}:{view['revision']}",
                 blocks=[SectionBlock(text=MarkdownTextObject(text=(
-                            f"*#{view['id']} {view['title']}* is your own request. This policy "
+                            f"*#{view['id']} {escape(view['title'])}* is your own request. This policy "
                             "allows break-glass self-approval: every approver and the governance "
                             "channel are told, and it is in the audit log."))),
                         _text_input("reason", "Why it cannot wait for another approver",
@@ -140,7 +140,7 @@ def resubmit_modal(view: dict[str, Any]) -> dict[str, Any]:
     return View(type="modal", callback_id=RESUBMIT, title="Resubmit", submit="Resubmit",
                 close="Back", private_metadata=f"{view['id']}:{view['revision']}",
                 blocks=[SectionBlock(text=MarkdownTextObject(text=(
-                            f"*#{view['id']} {view['title']}* — a new revision dismisses the "
+                            f"*#{view['id']} {escape(view['title'])}* — a new revision dismisses the "
                             "earlier approvals; approvers decide again."))),
                         _text_input("reference", "Reference of the new revision",
                                     max_length=REFERENCE_MAX, initial=view["reference"]),

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from blocks.text import clip, md
+from blocks.text import clip, escape, link, md, mention
 
 # Action ids, shared with handlers/actions/approvals.py.
 APPROVE = "approval_approve"
@@ -57,7 +57,7 @@ def parse_action_value(value: str) -> tuple[int, int]:
 
 def policy_line(view: dict[str, Any]) -> str:
     policy = view["policy"]
-    groups = " + ".join(policy["approvers"])
+    groups = " + ".join(escape(g) for g in policy["approvers"])
     line = f"{policy['required']} of {groups}"
     if policy.get("distinct_groups"):
         line += ", distinct groups"
@@ -68,23 +68,26 @@ def policy_line(view: dict[str, Any]) -> str:
 
 def _reference(view: dict[str, Any]) -> str:
     ref = view["reference"]
-    return f"<{ref}|{clip(ref, 200)}>" if ref.startswith(("http://", "https://")) else f"`{ref}`"
+    # A reference is linked only if it is a plain web address; anything else is shown as typed.
+    return link(ref, ref, limit=200) if ref.startswith(("http://", "https://")) \
+        else f"`{escape(ref, 600)}`"
 
 
 def _headline(view: dict[str, Any]) -> str:
+    """Plain text (the header); `escape` it for mrkdwn and a message's `text`."""
     return clip(f"Sign-off #{view['id']}: {view['kind']} ({view['audience']}) — {view['title']}",
                  150)
 
 
 def _vote_line(vote: dict[str, Any]) -> str:
-    line = f"<@{vote['user']}> {DECISION_WORDS.get(vote['decision'], vote['decision'])}"
+    line = f"{mention(vote['user'])} {DECISION_WORDS.get(vote['decision'], escape(vote['decision']))}"
     if vote.get("group"):
-        line += f" for *{vote['group']}*"
+        line += f" for *{escape(vote['group'])}*"
     if vote.get("break_glass"):
         line += " :rotating_light: break-glass (own request)"
     line += f" · <!date^{_epoch(vote['at'])}^{{date_short_pretty}} {{time}}|{vote['at']}>"
     if vote.get("reason"):
-        line += f"\n> {clip(vote['reason'], REASON_SHOWN)}"
+        line += f"\n> {escape(vote['reason'], REASON_SHOWN)}"
     return line
 
 
@@ -103,15 +106,15 @@ def _checklist_blocks(view: dict[str, Any], interactive: bool) -> list:
         "*Checklist* — an approver confirms each item before the final approval counts:"))]
     if not interactive:
         lines = [f"{':ballot_box_with_check:' if i['id'] in confirmed else ':white_large_square:'} "
-                 f"{i['text']}" + (f" (<@{confirmed[i['id']]}>)" if i["id"] in confirmed else "")
+                 f"{escape(i['text'])}" + (f" ({mention(confirmed[i['id']])})" if i["id"] in confirmed else "")
                  for i in items]
         blocks.append(SectionBlock(text=md("\n".join(lines))))
         return blocks
     for start in range(0, len(items), CHECKLIST_OPTIONS_MAX):
         chunk = items[start:start + CHECKLIST_OPTIONS_MAX]
         # Slack caps an option's text and description at 75 characters each.
-        options = [Option(value=i["id"], text=md(clip(i["text"], 75)),
-                          description=(md(f"confirmed by <@{confirmed[i['id']]}>")
+        options = [Option(value=i["id"], text=md(escape(i["text"], 75)),
+                          description=(md(f"confirmed by {mention(confirmed[i['id']])}")
                                        if i["id"] in confirmed else None))
                    for i in chunk]
         initial = [o for o, i in zip(options, chunk, strict=True) if i["id"] in confirmed]
@@ -143,21 +146,21 @@ def _buttons(view: dict[str, Any]) -> list:
 def request_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
     """The request as it stands: what, who, policy, checklist, every decision, and buttons."""
     final = view["status"] not in ("pending", "changes_requested")
-    facts = [f"*{view['title']}*", f"Reference: {_reference(view)}",
-             f"Requested by <@{view['requester']}>"]
+    facts = [f"*{escape(view['title'])}*", f"Reference: {_reference(view)}",
+             f"Requested by {mention(view['requester'])}"]
     if view.get("ai_tool"):
-        facts.append(f"Produced with: {view['ai_tool']}")
+        facts.append(f"Produced with: {escape(view['ai_tool'])}")
     use_case = view.get("use_case")
     if use_case:
-        facts.append(f"Use case: {use_case['ref']} {clip(use_case['title'], 150)}")
+        facts.append(f"Use case: {escape(use_case['ref'])} {escape(use_case['title'], 150)}")
         if use_case.get("warning"):
-            facts.append(f":warning: {clip(use_case['warning'], 900)}")
+            facts.append(f":warning: {escape(use_case['warning'], 900)}")
     blocks: list = [HeaderBlock(text=_headline(view)),
                     SectionBlock(text=md("\n".join(facts)))]
     if view.get("summary"):
-        blocks.append(SectionBlock(text=md(clip(view["summary"], 2900))))
+        blocks.append(SectionBlock(text=md(escape(view["summary"], 2900))))
     context = [f"Policy: {policy_line(view)}",
-               f"Playbook v{view['playbook_version']} ({view['playbook_hash']})"]
+               f"Playbook v{view['playbook_version']} ({escape(view['playbook_hash'])})"]
     if view.get("revision", 1) > 1:
         context.append(f"Revision {view['revision']}"
                        + (f" · {view['dismissed_count']} earlier decision(s) dismissed"
@@ -187,11 +190,11 @@ def _payload(text: str, blocks: list, **extra: Any) -> dict[str, Any]:
 def approval_request(view: dict[str, Any]) -> dict[str, Any]:
     """Template: the request message in its channel (posted, then updated in place)."""
     status = view["status"].replace("_", " ")
-    return _payload(f"{_headline(view)} [{status}]", request_blocks(view))
+    return _payload(f"{escape(_headline(view))} [{status}]", request_blocks(view))
 
 
 def approval_thread_notice(view: dict[str, Any]) -> dict[str, Any]:
-    mentions = " ".join(f"<@{u}>" for u in view.get("approvers_to_notify", []))
+    mentions = " ".join(mention(u) for u in view.get("approvers_to_notify", []))
     text = (f"{mentions or 'Approvers'}: your sign-off is requested ({policy_line(view)}). "
             "Discuss here in the thread; decide with the buttons above.")
     return _payload(text, [SectionBlock(text=md(text))])
@@ -199,12 +202,12 @@ def approval_thread_notice(view: dict[str, Any]) -> dict[str, Any]:
 
 def approval_dm(view: dict[str, Any]) -> dict[str, Any]:
     """Template: the same request, with the same buttons, in an approver's DM."""
-    text = f"<@{view['requester']}> asks for your sign-off: {_headline(view)}"
+    text = f"{mention(view['requester'])} asks for your sign-off: {escape(_headline(view))}"
     return _payload(text, [SectionBlock(text=md(text)), *request_blocks(view)])
 
 
 def approval_reminder(view: dict[str, Any]) -> dict[str, Any]:
-    text = (f":bell: Reminder: sign-off #{view['id']} ({view['title']}) is still waiting "
+    text = (f":bell: Reminder: sign-off #{view['id']} ({escape(view['title'])}) is still waiting "
             f"for you — {view.get('approvals_count', 0)} of {view['policy']['required']} so far.")
     return _payload(text, [SectionBlock(text=md(text)), *request_blocks(view)])
 
@@ -216,20 +219,20 @@ def approval_vote_notice(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def approval_final(view: dict[str, Any]) -> dict[str, Any]:
-    text = f"{STATUS_WORDS[view['status']]}: sign-off #{view['id']} ({view['title']})."
+    text = f"{STATUS_WORDS[view['status']]}: sign-off #{view['id']} ({escape(view['title'])})."
     return _payload(text, [SectionBlock(text=md(text))])
 
 
 def approval_outcome_dm(view: dict[str, Any]) -> dict[str, Any]:
-    text = f"Your sign-off request #{view['id']} ({view['title']}): {STATUS_WORDS[view['status']]}"
+    text = f"Your sign-off request #{view['id']} ({escape(view['title'])}): {STATUS_WORDS[view['status']]}"
     return _payload(text, [SectionBlock(text=md(text)),
                            *request_blocks(view, interactive=view["status"] == "changes_requested")])
 
 
 def approval_break_glass(view: dict[str, Any]) -> dict[str, Any]:
     vote = view["last_vote"]
-    text = (f":rotating_light: Break-glass: <@{vote['user']}> approved their own request "
-            f"#{view['id']} ({view['title']}). Reason: {clip(vote.get('reason') or '', 500)}")
+    text = (f":rotating_light: Break-glass: {mention(vote['user'])} approved their own request "
+            f"#{view['id']} ({escape(view['title'])}). Reason: {escape(vote.get('reason'), 500)}")
     return _payload(text, [SectionBlock(text=md(text))])
 
 
@@ -247,5 +250,5 @@ TEMPLATES = {
 
 def request_summary_line(view: dict[str, Any]) -> str:
     status = view["status"].replace("_", " ")
-    return (f"#{view['id']} *{clip(view['title'], 80)}* ({view['kind']}, {view['audience']}) — "
+    return (f"#{view['id']} *{escape(view['title'], 80)}* ({escape(view['kind'])}, {escape(view['audience'])}) — "
             f"{status}, {view.get('approvals_count', 0)}/{view['policy']['required']}")

@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import (
 
 from blocks.home import incident_line
 from blocks.registry import summary_line
-from blocks.text import clip, md
+from blocks.text import clip, escape, link, md, mention, usergroup
 
 LINE_LIMIT = 280
 
@@ -22,16 +22,17 @@ LINE_LIMIT = 280
 
 
 def _home(view: dict[str, Any]) -> str:
-    link = view.get("home_link")
-    return f"<{link}|App Home>" if link else "Countersign's *Home* tab"
+    home = view.get("home_link")
+    # Built from what Slack's auth.test and bots.info answered: linked only if it is a clean URL.
+    return link(home, "App Home") if home else "Countersign's *Home* tab"
 
 
 def _waiting_line(item: dict[str, Any]) -> str:
-    holders = [f"<@{u}>" for u in item["holders"][:5]] + [f"<!subteam^{g}>" for g in item["holder_groups"][:2]]
+    holders = [mention(u) for u in item["holders"][:5]] + [usergroup(g) for g in item["holder_groups"][:2]]
     more = len(item["holders"]) - 5
     held = ", ".join(holders) + (f" +{more}" if more > 0 else "") if holders else "no approver left"
-    return clip(f"*#{item['id']}* {item['title']} ({item['kind']}, {item['audience']}) · "
-                f"{item['age_days']} d old · by <@{item['requester']}> · waiting on {held}", LINE_LIMIT)
+    return clip(f"*#{item['id']}* {escape(item['title'], 160)} ({escape(item['kind'])}, {escape(item['audience'])}) · "
+                f"{item['age_days']} d old · by {mention(item['requester'])} · waiting on {held}", LINE_LIMIT)
 
 
 def _incident_line(item: dict[str, Any]) -> str:

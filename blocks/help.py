@@ -12,6 +12,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from blocks.text import escape
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -81,8 +83,9 @@ BY_NAME = {c.name: c for c in COMMANDS}
 
 
 def _command_section(command: Command) -> SectionBlock:
-    lines = [f"*{command.name}* — {command.summary}"]
-    lines += [f"• `{u.text}` — {u.does}" for u in command.usages]
+    # The catalogue is plain text: its `<kind>` placeholders must not read as Slack links.
+    lines = [f"*{command.name}* — {escape(command.summary)}"]
+    lines += [f"• `{escape(u.text)}` — {escape(u.does)}" for u in command.usages]
     lines.append(f"• `{command.name} help` — this help")
     return SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))
 
@@ -114,5 +117,6 @@ def not_available_message(command: str, sub: str, capability: str) -> dict:
 
 
 def error_message(text: str) -> dict:
+    """`text` is mrkdwn: whoever phrases it escapes the user text it quotes."""
     return {"response_type": "ephemeral", "text": text,
             "blocks": [SectionBlock(text=MarkdownTextObject(text=f":warning: {text}")).to_dict()]}

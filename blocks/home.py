@@ -23,13 +23,13 @@ from blocks.approvals import (
 )
 from blocks.help import COMMANDS
 from blocks.registry import REVIEWED, summary_line
-from blocks.text import md
+from blocks.text import channel, escape, md, mention
 
 
 def incident_line(item: dict[str, Any]) -> str:
-    ack = f"acknowledged by <@{item['acknowledged_by']}>" if item.get("acknowledged_by") else "*not acknowledged*"
-    where = f" · <#{item['channel']}>" if item.get("channel") else ""
-    return f"*#{item['id']}* {item['severity']} · {item['title']} · {ack}{where}"
+    ack = f"acknowledged by {mention(item['acknowledged_by'])}" if item.get("acknowledged_by") else "*not acknowledged*"
+    where = f" · {channel(item['channel'])}" if item.get("channel") else ""
+    return f"*#{item['id']}* {escape(item['severity'])} · {escape(item['title'])} · {ack}{where}"
 
 # Block budget (Slack allows 100 in a Home tab): waiting 2 each, every other item 1, plus
 # headings, pagers and the footer — at most 1+1+22+13+14+9+9+2+2 = 73 with every section full.
@@ -75,6 +75,7 @@ def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] 
     """The Home tab. `records`/`vendors`/`incidents` are {items, total, offset} pages."""
     blocks: list = [HeaderBlock(text="Countersign")]
     if notice:
+        # A notice is a service's or handler's mrkdwn sentence: user text in it is escaped there.
         blocks.append(SectionBlock(text=md(f":information_source: {notice[:2900]}")))
     blocks.append(SectionBlock(text=md("*Waiting for your sign-off*")))
     if not waiting:
@@ -82,8 +83,8 @@ def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] 
     for view in list(waiting)[:HOME_WAITING]:
         value = action_value(view)
         blocks.append(SectionBlock(text=md(
-            f"{request_summary_line(view)}\nRequested by <@{view['requester']}> · "
-            f"{view['reference'][:200]}")))
+            f"{request_summary_line(view)}\nRequested by {mention(view['requester'])} · "
+            f"{escape(view['reference'], 200)}")))
         blocks.append(ActionsBlock(block_id=f"home-{view['id']}", elements=[
             ButtonElement(text="Approve", action_id=APPROVE, value=value, style="primary"),
             ButtonElement(text="Reject", action_id=REJECT, value=value, style="danger"),
@@ -112,7 +113,7 @@ def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] 
             blocks.append(SectionBlock(text=md(incident_line(item)[:2900])))
         blocks += _pager("incidents", incidents["offset"], HOME_INCIDENTS, incidents["total"])
     if on_call:
-        lines = [f"*{name}*: " + (f"<@{user}>" if user else "nobody") for name, user in on_call]
+        lines = [f"*{escape(name)}*: " + mention(user) for name, user in on_call]
         blocks += [DividerBlock(), SectionBlock(text=md(("*On call now*\n" + " · ".join(lines))[:2900]))]
     blocks.append(DividerBlock())
     blocks.append(ContextBlock(elements=[md(" · ".join(f"`{c.name}`" for c in COMMANDS)

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks.text import clip, md
+from blocks.text import channel, clip, escape, link, md, mention
 
 ACK = "incident_ack"
 UNACK = "incident_unack"
@@ -59,7 +59,7 @@ UPDATE_MAX = 3000
 
 
 def _who(user: str | None) -> str:
-    return f"<@{user}>" if user else "Countersign"
+    return mention(user, "Countersign")
 
 
 def _when(iso: str | None) -> str:
@@ -72,6 +72,7 @@ def _when(iso: str | None) -> str:
 
 
 def headline(view: dict[str, Any]) -> str:
+    """Plain text (the header); `escape` it for mrkdwn and a message's `text`."""
     return clip(f"AI incident #{view['id']} [{view['severity']}]: {view['title']}", 150)
 
 
@@ -100,10 +101,10 @@ def _buttons(view: dict[str, Any]) -> list:
 def _chain_line(view: dict[str, Any]) -> str:
     chain = view.get("chain") or {}
     steps = " → ".join(
-        f"{s['target']}" + (f" (wait {s['wait']})" if s.get("wait") else "")
+        escape(s["target"]) + (f" (wait {escape(s['wait'])})" if s.get("wait") else "")
         for s in chain.get("steps", []))
     repeat = f", repeated {chain['repeat']}×" if chain.get("repeat") else ""
-    return f"Escalation ({chain.get('policy', '?')}): {steps}{repeat}"
+    return f"Escalation ({escape(chain.get('policy', '?'))}): {steps}{repeat}"
 
 
 def _status_line(view: dict[str, Any]) -> str:
@@ -116,45 +117,45 @@ def _status_line(view: dict[str, Any]) -> str:
 
 
 def summary_blocks(view: dict[str, Any]) -> list:
-    facts = [f"*{view['title']}*",
-             f"Category: {CATEGORIES.get(view.get('category', 'other'), view.get('category'))}",
+    facts = [f"*{escape(view['title'])}*",
+             f"Category: {CATEGORIES.get(view.get('category', 'other'), escape(view.get('category')))}",
              f"Reported by {_who(view['reporter'])} {_when(view.get('opened_at'))}"]
     if view.get("affected"):
-        facts.append(f"Affects: {view['affected']}")
+        facts.append(f"Affects: {escape(view['affected'])}")
     if view.get("source_permalink"):
-        facts.append(f"Source: <{view['source_permalink']}|the reported message>")
+        facts.append(f"Source: {link(view['source_permalink'], 'the reported message')}")
     blocks: list = [HeaderBlock(text=headline(view)), SectionBlock(text=md("\n".join(facts)))]
     if view.get("description"):
-        blocks.append(SectionBlock(text=md(clip(view["description"], 2900))))
+        blocks.append(SectionBlock(text=md(escape(view["description"], 2900))))
     blocks.append(SectionBlock(block_id="status", text=md(_status_line(view))))
     if view["status"] == "resolved" and view.get("resolution_summary"):
-        text = f"*Resolution:* {clip(view['resolution_summary'], 2500)}"
+        text = f"*Resolution:* {escape(view['resolution_summary'], 2500)}"
         if view.get("postmortem_url"):
-            text += f"\nPostmortem: <{view['postmortem_url']}>"
+            text += f"\nPostmortem: {link(view['postmortem_url'], limit=400)}"
         blocks.append(SectionBlock(text=md(text)))
     checklist = view.get("protocol") or []
     if checklist and view["status"] != "resolved":
         blocks.append(SectionBlock(text=md("*Protocol*\n" + "\n".join(
-            f"• {clip(item['text'], 300)}" for item in checklist[:20]))))
+            f"• {escape(item['text'], 300)}" for item in checklist[:20]))))
     pages = view.get("pages") or []
     if pages:
         paged = ", ".join(dict.fromkeys(_who(p["user"]) for p in pages if p.get("user")))
         blocks.append(ContextBlock(elements=[md(clip(f"Paged so far: {paged}", 2900))]))
     blocks.append(ContextBlock(elements=[md(clip(
         f"{_chain_line(view)} · playbook v{view.get('playbook_version')} "
-        f"({view.get('playbook_hash')})", 2900))]))
+        f"({escape(view.get('playbook_hash'))})", 2900))]))
     blocks += _buttons(view)
     return blocks
 
 
 def incident_summary(view: dict[str, Any]) -> dict[str, Any]:
     """Template: the summary in the incident's channel, pinned, updated on every change."""
-    return _payload(f"{headline(view)} [{view['status']}]", summary_blocks(view))
+    return _payload(f"{escape(headline(view))} [{view['status']}]", summary_blocks(view))
 
 
 def incident_announcement(view: dict[str, Any]) -> dict[str, Any]:
-    where = f" — in <#{view['channel']}>" if view.get("channel") else ""
-    text = (f":rotating_light: {headline(view)} — reported by {_who(view['reporter'])}"
+    where = f" — in {channel(view['channel'])}" if view.get("channel") else ""
+    text = (f":rotating_light: {escape(headline(view))} — reported by {_who(view['reporter'])}"
             f"{where} · {STATUS_WORDS.get(view['status'], view['status'])}")
     return _payload(text, [SectionBlock(text=md(text))])
 
@@ -162,11 +163,11 @@ def incident_announcement(view: dict[str, Any]) -> dict[str, Any]:
 def incident_page(view: dict[str, Any]) -> dict[str, Any]:
     """Template: the DM that pages one person, with Acknowledge."""
     event = view.get("event") or {}
-    text = (f":rotating_light: You are paged for {headline(view)} "
-            f"({event.get('target', 'on call')}). Acknowledge to stop the escalation.")
+    text = (f":rotating_light: You are paged for {escape(headline(view))} "
+            f"({escape(event.get('target', 'on call'))}). Acknowledge to stop the escalation.")
     value = str(view["id"])
     blocks: list = [SectionBlock(text=md(text)),
-                    SectionBlock(text=md(clip(view.get("description") or view["title"], 2900)))]
+                    SectionBlock(text=md(escape(view.get("description") or view["title"], 2900)))]
     if view["status"] == "open":
         blocks.append(ActionsBlock(block_id=f"page-{value}", elements=[
             ButtonElement(text="Acknowledge", action_id=ACK, value=value, style="primary"),
@@ -176,16 +177,16 @@ def incident_page(view: dict[str, Any]) -> dict[str, Any]:
         # Updated in place once someone took it: the button would be moot.
         blocks.append(SectionBlock(block_id="status", text=md(_status_line(view))))
     if view.get("channel"):
-        blocks.insert(1, ContextBlock(elements=[md(f"Incident channel: <#{view['channel']}>")]))
+        blocks.insert(1, ContextBlock(elements=[md(f"Incident channel: {channel(view['channel'])}")]))
     return _payload(text, blocks)
 
 
 def incident_page_notice(view: dict[str, Any]) -> dict[str, Any]:
     event = view.get("event") or {}
-    users = [_who(u) for u in event.get("users") or []] + [f"<#{c}>" for c in
+    users = [_who(u) for u in event.get("users") or []] + [channel(c) for c in
                                                           event.get("channels") or []]
     text = (f":pager: Paging {', '.join(users) or 'nobody'} "
-            f"({event.get('target', '')}, round {event.get('round', 1)}, "
+            f"({escape(event.get('target', ''))}, round {event.get('round', 1)}, "
             f"step {event.get('step', 1)}).")
     return _payload(text, [SectionBlock(text=md(text))])
 
@@ -201,25 +202,25 @@ def incident_notice(view: dict[str, Any]) -> dict[str, Any]:
                           "escalation restarts from the top.",
         "resolved": f":white_check_mark: {actor} resolved incident #{view['id']}.",
         "reopened": f":warning: {actor} reopened incident #{view['id']}; escalation restarts.",
-        "update_posted": f":memo: Update from {actor}: {clip(event.get('text', ''), 2800)}",
+        "update_posted": f":memo: Update from {actor}: {escape(event.get('text', ''), 2800)}",
         "snoozed": f":zzz: {actor} snoozed status-update reminders for "
                    f"{event.get('minutes', '?')} minutes.",
         "channel_failed": f":warning: Could not create a channel for incident #{view['id']} "
-                          f"({event.get('reason', 'unknown reason')}); it continues here.",
+                          f"({escape(event.get('reason', 'unknown reason'))}); it continues here.",
     }
-    text = lines.get(kind, f"Incident #{view['id']}: {kind} by {actor}")
+    text = lines.get(kind, f"Incident #{view['id']}: {escape(kind)} by {actor}")
     return _payload(text, [SectionBlock(text=md(text))])
 
 
 def incident_step_skipped(view: dict[str, Any]) -> dict[str, Any]:
     event = view.get("event") or {}
-    text = (f":warning: Incident #{view['id']} ({view['severity']}): nobody is on call for "
-            f"{event.get('target', 'a step')}; skipped to the next step. Check the rotation.")
+    text = (f":warning: Incident #{view['id']} ({escape(view['severity'])}): nobody is on call for "
+            f"{escape(event.get('target', 'a step'))}; skipped to the next step. Check the rotation.")
     return _payload(text, [SectionBlock(text=md(text))])
 
 
 def incident_exhausted(view: dict[str, Any]) -> dict[str, Any]:
-    text = (f":sos: {headline(view)} — nobody acknowledged; the escalation chain ran out. "
+    text = (f":sos: {escape(headline(view))} — nobody acknowledged; the escalation chain ran out. "
             "Someone must take it now.")
     value = str(view["id"])
     return _payload(text, [SectionBlock(text=md(text)), ActionsBlock(
@@ -284,7 +285,7 @@ def new_incident_modal(*, severities: list[tuple[str, str]], metadata: str = "",
 def resolve_modal(view: dict[str, Any]) -> dict:
     return View(type="modal", callback_id=RESOLVE_FORM, title="Resolve incident",
                 submit="Resolve", close="Back", private_metadata=str(view["id"]), blocks=[
-                    SectionBlock(text=md(f"*{headline(view)}*")),
+                    SectionBlock(text=md(f"*{escape(headline(view))}*")),
                     _input("summary", "What was done, and the outcome", max_length=3000,
                            multiline=True),
                     _input("postmortem", "Postmortem link", max_length=500, optional=True),
@@ -300,13 +301,14 @@ def resolve_modal(view: dict[str, Any]) -> dict:
 def update_modal(view: dict[str, Any]) -> dict:
     return View(type="modal", callback_id=UPDATE_FORM, title="Post an update", submit="Post",
                 close="Back", private_metadata=str(view["id"]), blocks=[
-                    SectionBlock(text=md(f"*{headline(view)}*")),
+                    SectionBlock(text=md(f"*{escape(headline(view))}*")),
                     _input("text", "Status update", max_length=UPDATE_MAX, multiline=True),
                 ]).to_dict()
 
 
 def timeline_answer(view: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
-    lines = [f"{_when(e.get('at'))} {e.get('text') or e.get('action')}" for e in entries]
+    """`entries` from escalation.timeline: each `text` is mrkdwn, user text in it escaped there."""
+    lines = [f"{_when(e.get('at'))} {e.get('text') or escape(e.get('action'))}" for e in entries]
     blocks: list = [HeaderBlock(text=clip(f"Timeline of incident #{view['id']}", 150))]
     chunk: list[str] = []
     for line in lines:

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from blocks.playbook import plain_answer
+from blocks.text import escape, mention
 
 
 def _local(moment: datetime, tz: str) -> str:
@@ -14,7 +15,7 @@ def _local(moment: datetime, tz: str) -> str:
 
 
 def _who(user: str | None) -> str:
-    return f"<@{user}>" if user else "nobody"
+    return mention(user)
 
 
 def overview_answer(rotations: list[tuple[str, str | None, list]], *, tz: str) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def overview_answer(rotations: list[tuple[str, str | None, list]], *, tz: str) -
         return plain_answer("The playbook defines no rotations.", title="On call")
     lines = []
     for name, now, upcoming in rotations:
-        lines.append(f"*{name}*: {_who(now)} now")
+        lines.append(f"*{escape(name)}*: {_who(now)} now")
         lines += [f"    from {_local(h.at, tz)}: {_who(h.user)}" + (" (override)" if h.override else "")
                   for h in upcoming]
     return plain_answer("\n".join(lines), title="On call", code=False)
@@ -33,7 +34,7 @@ def shifts_answer(user: str, shifts: list, *, tz: str) -> dict[str, Any]:
     """shifts: with .rotation, .start, .end, .override."""
     if not shifts:
         return plain_answer(f"{_who(user)} has no upcoming shifts.", title="Shifts")
-    lines = [f"{_who(user)}:"] + [f"*{s.rotation}*: {_local(s.start, tz)} → {_local(s.end, tz)}"
+    lines = [f"{_who(user)}:"] + [f"*{escape(s.rotation)}*: {_local(s.start, tz)} → {_local(s.end, tz)}"
                                   + (" (override)" if s.override else "") for s in shifts]
     return plain_answer("\n".join(lines), title="Upcoming shifts", code=False)
 
@@ -44,8 +45,8 @@ def oncall_override(data: dict[str, Any]) -> dict[str, Any]:
     event = data.get("event") or {}
     verb = "cancelled" if event.get("type") == "override_cancelled" or override.get("cancelled") \
         else "set"
-    text = (f"On-call override {verb}: <@{override['user']}> covers *{override['rotation']}* "
-            f"from {override['start']} to {override['end']} (by <@{override['created_by']}>).")
+    text = (f"On-call override {verb}: {mention(override['user'])} covers *{escape(override['rotation'])}* "
+            f"from {escape(override['start'])} to {escape(override['end'])} (by {mention(override['created_by'])}).")
     from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
     return {"text": text,

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from blocks.text import clip, md
+from blocks.text import clip, escape, md, mention
 from services.registry import fields
 
 STILL_ACCURATE = "registry_still_accurate"
@@ -46,14 +46,15 @@ def summary_line(s: dict[str, Any]) -> str:
     """One line: ref, title, status, risk, owner, when the review is due."""
     due = s["days_to_review"]
     when = (f"due in {due} d" if due > 0 else "due today" if due == 0 else f"{-due} d overdue")
-    line = (f"*{s['ref']}* {clip(s['title'], 80)} · {_words(s['status'])} · {s['risk']} risk · "
-            f"<@{s['owner']}> · {when if s['due_state'] != 'retired' else 'retired'}")
+    line = (f"*{s['ref']}* {escape(s['title'], 80)} · {_words(s['status'])} · {escape(s['risk'])} risk · "
+            f"{mention(s['owner'])} · {when if s['due_state'] != 'retired' else 'retired'}")
     if s.get("flags"):
         line += " · :warning: " + ", ".join(f"{f['ref']} {_words(f['review_status'])}" for f in s["flags"][:3])
     return line
 
 
 def _fit_lines(lines: list[str], budget: int = SHOW_LIMIT) -> str:
+    """mrkdwn lines (user text in them escaped) that fit `budget`, and how many did not."""
     shown: list[str] = []
     size = 0
     for line in lines:
@@ -70,22 +71,32 @@ def _field_text(spec: fields.FieldSpec, value: Any, kind: str, record_id: int) -
     if value in (None, "", []):
         return None
     if spec.kind == fields.USER:
-        return f"<@{value}>"
+        return mention(value)
     if spec.kind == fields.USERS:
-        return ", ".join(f"<@{u}>" for u in value)
+        return ", ".join(mention(u) for u in value)
     if spec.kind == fields.CHOICE:
-        return spec.choice_label(value)
+        return escape(spec.choice_label(value))
     if spec.kind == fields.MODELS:
-        return _fit_lines([f"• {line}" for line in fields.format_models(value).splitlines()])
+        return _fit_lines([f"• {escape(line)}" for line in fields.format_models(value).splitlines()])
     if spec.kind == fields.LINKS:
-        return _fit_lines([f"• {link['ref']} {clip(link['title'], 80)} ({_words(link['status'])})"
+        return _fit_lines([f"• {link['ref']} {escape(link['title'], 80)} ({_words(link['status'])})"
                            for link in value])
     text = str(value)
-    if len(text) > SHOW_LIMIT:
-        left = len(text) - SHOW_LIMIT
-        text = (text[:SHOW_LIMIT] + f"… _({left} more characters: `/ai-{kind} edit {record_id}` "
+    shown = _fitting(text, SHOW_LIMIT)
+    if shown < len(text):
+        return (escape(text[:shown]) + f"… _({len(text) - shown} more characters: `/ai-{kind} edit {record_id}` "
                 "or the registry export shows all)_")
-    return text
+    return escape(text)
+
+
+def _fitting(text: str, budget: int) -> int:
+    """How many characters of `text` fit `budget` once escaped."""
+    size = 0
+    for count, char in enumerate(text):
+        size += len(escape(char))
+        if size > budget:
+            return count
+    return len(text)
 
 
 def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
@@ -94,13 +105,13 @@ def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
             (f"*Review:* {DUE_WORDS.get(view['due_state'], view['due_state'])}, next "
              f"{_date(view['next_review_at'])}"),
             f"*Last reviewed:* {_date(view['last_reviewed_at'])}"
-            + (f" by <@{view['last_reviewed_by']}>" if view.get("last_reviewed_by") else "")]
+            + (f" by {mention(view['last_reviewed_by'])}" if view.get("last_reviewed_by") else "")]
     blocks: list = [HeaderBlock(text=clip(f"{view['ref']} · {view['title']}", 150)),
                     SectionBlock(text=md("\n".join(head)))]
     flags = view.get("flags") or []
     if flags:
         blocks.append(SectionBlock(text=md(":warning: *Relies on vendors not reviewed:*\n" + _fit_lines(
-            [f"• {f['ref']} {clip(f['name'], 80)} ({_words(f['review_status'])})" for f in flags]))))
+            [f"• {f['ref']} {escape(f['name'], 80)} ({_words(f['review_status'])})" for f in flags]))))
     section = None
     empty: list[str] = []
     for spec in fields.FIELDS[kind]:
@@ -118,7 +129,8 @@ def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
         blocks.append(ContextBlock(elements=[md(clip("Not documented yet: " + ", ".join(empty), 2900))]))
     history = view.get("history") or []
     if history:
-        lines = [f"{h['at'][:10]} <@{h['by']}> changed {h['field'].replace('_', ' ')}" for h in history[:8]]
+        lines = [f"{h['at'][:10]} {mention(h['by'])} changed {escape(h['field'].replace('_', ' '))}"
+                 for h in history[:8]]
         blocks.append(ContextBlock(elements=[md(clip("Recent changes: " + " · ".join(lines), 2900))]))
     if interactive and view["due_state"] != "retired":
         value = f"{kind}:{view['id']}"
@@ -130,7 +142,7 @@ def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
 
 
 def record_message(view: dict[str, Any]) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": f"{view['ref']} {view['title']}",
+    return {"response_type": "ephemeral", "text": f"{view['ref']} {escape(view['title'])}",
             "blocks": [b.to_dict() for b in record_blocks(view)]}
 
 
@@ -155,7 +167,7 @@ def list_message(kind: str, which: str, items: list[dict[str, Any]], total: int,
 def saved_message(view: dict[str, Any], *, created: bool, changed: list[str] = ()) -> dict[str, Any]:
     kind = view["kind"]
     if created:
-        text = (f"{view['ref']} {view['title']} is on record; its first review is due "
+        text = (f"{view['ref']} {escape(view['title'])} is on record; its first review is due "
                 f"{_date(view['next_review_at'])}.")
     else:
         text = (f"{view['ref']} updated: {', '.join(c.replace('_', ' ') for c in changed)}."
@@ -177,15 +189,15 @@ def registry_nudge(view: dict[str, Any]) -> dict[str, Any]:
     label = LABELS[view["kind"]]
     due = _date(view["next_review_at"])
     if view["stage"] == "soon":
-        text = f"The {label} {view['ref']} {view['title']} is due for review on {due}."
+        text = f"The {label} {view['ref']} {escape(view['title'])} is due for review on {due}."
     elif view["stage"] == "due":
-        text = f"The {label} {view['ref']} {view['title']} is due for review today ({due})."
+        text = f"The {label} {view['ref']} {escape(view['title'])} is due for review today ({due})."
     else:
-        text = (f"The review of {label} {view['ref']} {view['title']} is "
+        text = (f"The review of {label} {view['ref']} {escape(view['title'])} is "
                 f"{-view['days_to_review']} days overdue (due {due}).")
     lines = [text, "Is it still accurate? Reviewing takes a minute: check the record, then say so."]
     for flag in view.get("flags") or []:
-        lines.append(f":warning: It relies on vendor {flag['ref']} {flag['name']} "
+        lines.append(f":warning: It relies on vendor {flag['ref']} {escape(flag['name'])} "
                      f"({_words(flag['review_status'])}).")
     value = nudge_value(view)
     buttons = [ButtonElement(text="Still accurate", action_id=STILL_ACCURATE, value=value, style="primary"),
@@ -205,9 +217,9 @@ def nudge_answer(outcome: str) -> dict[str, Any]:
 
 def registry_raise(view: dict[str, Any]) -> dict[str, Any]:
     label = LABELS[view["kind"]]
-    text = (f":rotating_light: The {label} {view['ref']} {view['title']} is {view['days_overdue']} days past "
+    text = (f":rotating_light: The {label} {view['ref']} {escape(view['title'])} is {view['days_overdue']} days past "
             f"its review date ({_date(view['next_review_at'])}) and beyond the playbook's grace period. "
-            f"Kept by <@{view['owner']}>; last reviewed {_date(view['last_reviewed_at'])}.")
+            f"Kept by {mention(view['owner'])}; last reviewed {_date(view['last_reviewed_at'])}.")
     return {"text": text, "blocks": [SectionBlock(text=md(clip(text, 2990))).to_dict()]}
 
 

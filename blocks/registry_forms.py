@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks.text import clip
+from blocks.text import clip, escape, mention
 from services.registry import fields
 from services.registry.fields import FieldSpec
 
@@ -119,7 +119,8 @@ def vendor_review_modal(vendor: dict[str, Any]) -> dict[str, Any]:
                 if v in ("reviewed", "requires_follow_up", "rejected")]
     blocks = [
         ContextBlock(elements=[MarkdownTextObject(
-            text=clip(f"*{vendor['ref']} {vendor['title']}* — assignee <@{vendor['assignee']}>", 2000))]),
+            text=clip(f"*{vendor['ref']} {escape(vendor['title'])}* — assignee {mention(vendor['assignee'])}",
+                      2000))]),
         InputBlock(block_id="review_status", label="Outcome", element=StaticSelectElement(
             action_id="value", options=outcomes, initial_option=outcomes[0])),
         InputBlock(block_id="review_result", label="Review result", optional=True,
