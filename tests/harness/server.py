@@ -29,7 +29,8 @@ def free_port() -> int:
 
 def bot_env(*, database_url: str, slack_api_url: str, port: int | None = None,
             **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SLACK_", "DATABASE_URL")) and k != "PYTHONPATH"}
     env.update(
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
@@ -77,10 +78,12 @@ class BotProcess:
     def start(self, wait_healthy: bool = True, timeout: float = 30.0) -> BotProcess:
         self.runs += 1
         out = open(self.workdir / f"{self.name}-run{self.runs}.log", "wb")
-        # The working directory is the test's, so no developer .env leaks in.
+        # The working directory is the test's, so no developer .env leaks in. A PYTHONPATH
+        # given in env comes after the repository's (e.g. tests/harness/slow_dns).
+        python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), self.env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", *self.command.split()],
-            cwd=self.workdir, env={**self.env, "PYTHONPATH": str(REPO_ROOT)},
+            cwd=self.workdir, env={**self.env, "PYTHONPATH": python_path},
             stdout=out, stderr=subprocess.STDOUT,
         )
         if wait_healthy:
