@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
+from blocks.text import plain
 from services import registry
 from services.registry import fields
 
@@ -42,6 +43,19 @@ async def in_session(services: Any, work: Callable[[Any], T]) -> T:
             return work(s)
 
     return await services.db.run(run)
+
+
+async def in_session_audited(services: Any, work: Callable[[Any], T], *, kind: str, record_id: int,
+                             user: str, attempted: str) -> T:
+    """`in_session(work)`; a refusal of who `user` is (NotAllowed) is also recorded in the audit
+    log — in a transaction of its own, since the refused one rolled back — and raised on."""
+    try:
+        return await in_session(services, work)
+    except registry.NotAllowed as exc:
+        reason = exc.message
+        await in_session(services, lambda s: registry.deny(s, kind, record_id, actor=user, attempted=attempted,
+                                                           reason=reason, now=services.clock.now()))
+        raise
 
 
 async def check_people(client: Any, kind: str, raw: dict[str, Any]) -> dict[str, str]:
@@ -117,5 +131,5 @@ def errors_for(view: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     shown: dict[str, str] = {}
     for field, message in errors.items():
         block = field if field in blocks else (blocks[0] if blocks else field)
-        shown.setdefault(block, message[:2000])
+        shown.setdefault(block, plain(message)[:2000])  # form errors are plain text
     return {"response_action": "errors", "errors": shown}

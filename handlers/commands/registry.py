@@ -11,8 +11,9 @@ from blocks import registry as registry_blocks
 from blocks.help import error_message
 from blocks.playbook import plain_answer
 from blocks.registry_forms import record_modal, vendor_review_modal
+from blocks.text import escape, mention
 from handlers.commands.router import register_command
-from handlers.registry_context import authority, in_session, parse_id
+from handlers.registry_context import authority, in_session, in_session_audited, parse_id
 from services import registry
 from services.registry import digest
 from services.registry.views import FILTERS
@@ -57,7 +58,7 @@ async def list_records(ack: Any, respond: Any, command: dict[str, Any], args: st
 async def _record_id(ack: Any, kind: str, word: str, args: str) -> int | None:
     record_id = parse_id(args.split()[0]) if args.split() else None
     if record_id is None:
-        await ack(**error_message(f"Usage: `/ai-{kind} {word} <id>`, e.g. `/ai-{kind} {word} 12`."))
+        await ack(**error_message(f"Usage: `/ai-{kind} {word} &lt;id&gt;`, e.g. `/ai-{kind} {word} 12`."))
     return record_id
 
 
@@ -127,11 +128,12 @@ async def review(services: Any, client: Any, *, kind: str, record_id: int, user:
     def write(s: Any) -> str:
         record = registry.mark_reviewed(s, "usecase", record_id, authority=who, now=services.clock.now(),
                                         playbook=pb, tag=tag)
-        return (f"{registry.ref('usecase', record_id)} {record.title} marked reviewed by <@{user}>; "
+        return (f"{registry.ref('usecase', record_id)} {escape(record.title)} marked reviewed by {mention(user)}; "
                 f"next review {record.next_review_at.astimezone(pb.tz):%Y-%m-%d}.")
 
     try:
-        return await in_session(services, write)
+        return await in_session_audited(services, write, kind="usecase", record_id=record_id, user=user,
+                                        attempted="mark_reviewed")
     except registry.RegistryInputError as exc:
         return exc.message
 
@@ -142,11 +144,12 @@ async def open_vendor_review(services: Any, client: Any, *, record_id: int, user
 
     def load(s: Any) -> dict[str, Any]:
         vendor = registry.get(s, "vendor", record_id)
-        registry.require_vendor_reviewer(vendor, who)
+        registry.require_reviewer("vendor", vendor, who)  # before a form they could not submit
         return registry.record_view(s, "vendor", vendor, now=services.clock.now())
 
     try:
-        view = await in_session(services, load)
+        view = await in_session_audited(services, load, kind="vendor", record_id=record_id, user=user,
+                                        attempted="mark_reviewed")
     except registry.RegistryInputError as exc:
         return exc.message
     await client.views_open(trigger_id=trigger_id, view=vendor_review_modal(view))
@@ -178,7 +181,7 @@ async def retire(ack: Any, respond: Any, body: dict[str, Any], args: str, contex
     def write(s: Any) -> str:
         record = registry.retire(s, record_id, authority=who, now=services.clock.now(),
                                  playbook=services.playbook.current.playbook)
-        return f"{registry.ref('usecase', record_id)} {record.title} is retired; no more review reminders."
+        return f"{registry.ref('usecase', record_id)} {escape(record.title)} is retired; no more review reminders."
 
     try:
         text = await in_session(services, write)

@@ -9,12 +9,15 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks import registry as registry_blocks
 from blocks.registry_forms import EDIT, NEW, VENDOR_REVIEW
+from blocks.text import escape
+from handlers import metadata
 from handlers.registry_context import (
     authority,
     check_people,
     errors_for,
     form_values,
     in_session,
+    in_session_audited,
 )
 from services import registry
 
@@ -59,19 +62,24 @@ async def _save(ack: Any, body: dict[str, Any], view: dict[str, Any], client: An
 
 def _on_new(kind: str) -> Any:
     async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
-        await _save(ack, body, view, client, context, kind=kind, record_id=None,
-                    channel=view.get("private_metadata") or None)
+        try:
+            channel = metadata.channel_id(metadata.parts(view, 1)[0])
+        except metadata.BadMetadata:
+            await ack(**metadata.refusal(view))
+            return
+        await _save(ack, body, view, client, context, kind=kind, record_id=None, channel=channel)
     return on_new
 
 
 def _on_edit(kind: str) -> Any:
     async def on_edit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any, context: Any) -> None:
-        record_id, _, channel = (view.get("private_metadata") or "").partition(":")
-        if not record_id.isdigit():
-            await ack(**errors_for(view, {"id": "This form lost track of its record; open it again."}))
+        try:
+            raw_id, raw_channel = metadata.parts(view, 2)
+            record_id, channel = metadata.record_id(raw_id), metadata.channel_id(raw_channel)
+        except metadata.BadMetadata:
+            await ack(**metadata.refusal(view))
             return
-        await _save(ack, body, view, client, context, kind=kind, record_id=int(record_id),
-                    channel=channel or None)
+        await _save(ack, body, view, client, context, kind=kind, record_id=record_id, channel=channel)
     return on_edit
 
 
@@ -80,7 +88,11 @@ async def on_vendor_review(ack: Any, body: dict[str, Any], view: dict[str, Any],
     services = context["services"]
     user = body["user"]["id"]
     raw = form_values(view, "vendor")
-    record_id = int(view.get("private_metadata") or 0)
+    try:
+        record_id = metadata.record_id(metadata.parts(view, 1)[0])
+    except metadata.BadMetadata:
+        await ack(**metadata.refusal(view))
+        return
     who = await authority(services, user)
 
     def write(s: Any) -> dict[str, Any]:
@@ -91,13 +103,14 @@ async def on_vendor_review(ack: Any, body: dict[str, Any], view: dict[str, Any],
         return registry.record_summary(s, "vendor", record, now=now)
 
     try:
-        summary = await in_session(services, write)
+        summary = await in_session_audited(services, write, kind="vendor", record_id=record_id, user=user,
+                                           attempted="mark_reviewed")
     except registry.RegistryInputError as exc:
         await ack(**errors_for(view, exc.errors))
         return
     await ack()
     await client.chat_postMessage(channel=user, text=(
-        f"Review of {summary['ref']} {summary['title']} signed off: {summary['status'].replace('_', ' ')}; "
+        f"Review of {summary['ref']} {escape(summary['title'])} signed off: {summary['status'].replace('_', ' ')}; "
         f"next review {summary['next_review_at'][:10]}."))
 
 

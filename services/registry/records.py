@@ -142,6 +142,7 @@ def mark_reviewed(session: Session, kind: str, record_id: int, *, authority: Aut
     """Record a review: who, when; the next review follows the cadence from now. With `tag`
     (a nudge's review date), refused when the record was reviewed or moved since the nudge."""
     record = get(session, kind, record_id, lock=True)
+    require_reviewer(kind, record, authority)
     if tag is not None and revisit.stamp(record) != tag:
         raise RegistryInputError("id", f"{ref(kind, record.id)} was already reviewed since this reminder. "
                                        "Nothing to do.")
@@ -149,9 +150,7 @@ def mark_reviewed(session: Session, kind: str, record_id: int, *, authority: Aut
         if record.status == RETIRED:
             raise RegistryInputError("id", f"{ref(kind, record.id)} is retired; reviews are for "
                                            "records in use. Edit its status to bring it back.")
-        require_keeper(kind, record, authority, "mark reviewed")
     else:
-        require_vendor_reviewer(record, authority)
         if outcome not in (REVIEWED, FOLLOW_UP, VENDOR_REJECTED):
             raise RegistryInputError("review_status", "A review ends reviewed, requiring follow-up, or rejected.")
         errors: dict[str, str] = {}
@@ -240,6 +239,26 @@ def require_keeper(kind: str, record: Record, authority: Authority, verb: str) -
     who = " or ".join(f"<@{u}>" for u in keepers[:3])
     raise NotAllowed("id", f"Only the people who keep {ref(kind, record.id)} ({who}) or a documentation "
                            f"admin may {verb} it.")
+
+
+def require_reviewer(kind: str, record: Record, authority: Authority) -> None:
+    """NotAllowed unless `authority` may mark the record reviewed: a use case's owner, a
+    vendor's reviewer, or a documentation admin. Contributors help keep a use case, but the
+    review is the owner's word that it is still true."""
+    if kind == VENDOR:
+        require_vendor_reviewer(record, authority)  # type: ignore[arg-type]
+    elif authority.user != record.owner and not authority.governs:
+        raise NotAllowed("id", f"Only the owner of {ref(kind, record.id)} (<@{record.owner}>) or a documentation "
+                               "admin may mark it reviewed.")
+
+
+def deny(session: Session, kind: str, record_id: int, *, actor: str, attempted: str, reason: str,
+         now: datetime) -> None:
+    """Someone tried what the record's rules do not let them: the attempt is on the record. In
+    its own transaction, since the refused one rolled back."""
+    audit.append(session, at=now, actor=actor, action=f"{kind}.denied", entity_type=kind,
+                 entity_id=str(record_id), payload={"ref": ref(kind, record_id), "attempted": attempted,
+                                                    "reason": reason})
 
 
 def require_vendor_reviewer(record: Vendor, authority: Authority) -> None:

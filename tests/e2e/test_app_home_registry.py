@@ -239,3 +239,6 @@ def test_review_in_app_home_marks_the_record_reviewed(start_bot, fake_slack, db)
         assert records_section(refused)["total"] == 12
         with db.session() as s:
             assert s.get(Vendor, prepared).last_reviewed_by is None
+            denied = s.exec(select(AuditEvent).where(AuditEvent.action == "vendor.denied")).all()
+        assert [(e.entity_id, e.actor, e.payload["attempted"]) for e in denied] == [
+            (str(prepared), KEEPER, "mark_reviewed")]

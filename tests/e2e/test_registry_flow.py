@@ -189,19 +189,31 @@ def test_people_who_do_not_keep_a_record_cannot_open_its_edit_form(slack, fake_s
     assert not [c for c in fake_slack.calls_to("views.open") if c.args["view"]["callback_id"] == "usecase_edit"]
 
 
+def denials(db):
+    with db.session() as s:
+        return [(e.entity_type, e.entity_id, e.actor, e.payload["attempted"])
+                for e in s.exec(select(AuditEvent).where(AuditEvent.action.endswith(".denied"))
+                                .order_by(AuditEvent.id)).all()]
+
+
 def test_reviewed_and_retire_from_the_command_line(slack, fake_slack, db):
     new_use_case(slack, fake_slack)
+    # A contributor keeps the record with its owner, but only the owner vouches it is still true.
     slack.command("/ai-usecase", "reviewed UC-1", user_id=HELPER)
-    assert "marked reviewed by <@U0HELP>" in fake_slack.wait_for_responses(1)[-1][1]["text"]
+    refused = fake_slack.wait_for_responses(1)[-1][1]["text"]
+    assert f"Only the owner of UC-1 (<@{OWNER}>) or a documentation admin may mark it reviewed." in refused
+    assert denials(db) == [("usecase", "1", HELPER, "mark_reviewed")]
+    slack.command("/ai-usecase", "reviewed UC-1", user_id=OWNER)
+    assert f"marked reviewed by <@{OWNER}>" in fake_slack.wait_for_responses(2)[-1][1]["text"]
     slack.command("/ai-usecase", "retire 1", user_id=OWNER)
-    assert "is retired" in fake_slack.wait_for_responses(2)[-1][1]["text"]
+    assert "is retired" in fake_slack.wait_for_responses(3)[-1][1]["text"]
     slack.command("/ai-usecase", "reviewed 1", user_id=OWNER)
-    assert "retired" in fake_slack.wait_for_responses(3)[-1][1]["text"]
+    assert "retired" in fake_slack.wait_for_responses(4)[-1][1]["text"]
     slack.command("/ai-usecase", "show 42", user_id=OWNER)
-    assert "There is no use case #42" in fake_slack.wait_for_responses(4)[-1][1]["text"]
+    assert "There is no use case #42" in fake_slack.wait_for_responses(5)[-1][1]["text"]
     with db.session() as s:
         record = s.get(UseCase, 1)
-        assert (record.status, record.last_reviewed_by) == ("retired", HELPER)
+        assert (record.status, record.last_reviewed_by) == ("retired", OWNER)
 
 
 def test_lists_filter_by_owner_staleness_and_status(slack, fake_slack):
@@ -224,6 +236,7 @@ def test_vendor_review_is_signed_off_by_the_reviewer_not_the_assignee(slack, fak
     slack.command("/ai-vendor", "reviewed 1", user_id=OWNER)
     answer = fake_slack.wait_for_responses(1)[-1][1]
     assert "separation of duties" in answer["text"]
+    assert denials(db) == [("vendor", "1", OWNER, "mark_reviewed")]
     view_id, view = open_form(slack, fake_slack, "/ai-vendor", "reviewed 1", REVIEWER, "vendor_review")
     assert submit(slack, view_id, view, {"review_status": "reviewed",
                                          "review_result": "DPA signed; no training on our data."},

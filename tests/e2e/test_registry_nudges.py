@@ -5,10 +5,12 @@ review date, across a restart."""
 from sqlmodel import select
 
 from blocks.registry import SNOOZE, STILL_ACCURATE, UPDATE
+from models.audit import AuditEvent
 from models.registry import UseCase
 from tests.e2e.registry_support import (  # noqa: F401  (fixtures)
     DAY,
     GOVERNANCE,
+    HELPER,
     OWNER,
     PLAYBOOK,
     USECASE,
@@ -117,3 +119,18 @@ def test_update_opens_the_edit_form_and_a_stale_button_says_so(slack, fake_slack
     click(slack, STILL_ACCURATE, due)
     stale = fake_slack.wait_for_responses(2)[-1][1]
     assert "was already reviewed since this reminder" in stale["text"]
+
+
+def test_still_accurate_from_someone_other_than_the_owner_is_refused_and_audited(
+        slack, fake_slack, clock_file, db):
+    document(slack, fake_slack)  # HELPER contributes; OWNER owns
+    move(clock_file, 30 * DAY + HOUR)
+    wait_dms(fake_slack, DUE, 1)
+    due = stored_dm(fake_slack, DUE)
+    slack.block_action(STILL_ACCURATE, user_id=HELPER, channel_id=OWNER, message_ts=due["ts"])
+    refused = fake_slack.wait_for_responses(1)[-1][1]
+    assert "Only the owner of UC-1 (<@U0OWN>) or a documentation admin may mark it reviewed." in refused["text"]
+    with db.session() as s:
+        assert s.exec(select(UseCase)).one().last_reviewed_by is None
+        denied = s.exec(select(AuditEvent).where(AuditEvent.action == "usecase.denied")).all()
+    assert [(e.actor, e.payload["attempted"]) for e in denied] == [(HELPER, "mark_reviewed")]

@@ -34,6 +34,7 @@ from registry_world import (
 
 from services import registry
 from services.registry import NotAllowed, RegistryInputError
+from services.registry.revisit import stamp
 
 
 def refused(fn, *args, **kwargs) -> RegistryInputError:
@@ -266,23 +267,49 @@ def test_a_vendor_without_reviewer_is_ended_by_a_governor_only(db):
 def test_marking_a_use_case_reviewed_moves_its_next_review_and_resets_snoozes(db):
     uc = new_usecase(db, risk_tier="high", contributors=[HELPER])
     due = T0 + 30 * DAY
-    snooze(db, "usecase", uc, user=OWNER, now=due)
+    snooze(db, "usecase", uc, user=HELPER, now=due)
     assert record(db, "usecase", uc).snoozes == 1
-    got = review(db, "usecase", uc, by=HELPER, now=due + 2 * DAY)
-    assert (got.last_reviewed_at, got.last_reviewed_by, got.snoozes) == (due + 2 * DAY, HELPER, 0)
+    got = review(db, "usecase", uc, by=OWNER, now=due + 2 * DAY)
+    assert (got.last_reviewed_at, got.last_reviewed_by, got.snoozes) == (due + 2 * DAY, OWNER, 0)
     assert got.next_review_at == due + 32 * DAY
     assert changes(db, "usecase", uc)[-2:] == [
-        ("last_reviewed", None, (due + 2 * DAY).isoformat(), HELPER),
-        ("next_review", due.isoformat(), (due + 32 * DAY).isoformat(), HELPER),
+        ("last_reviewed", None, (due + 2 * DAY).isoformat(), OWNER),
+        ("next_review", due.isoformat(), (due + 32 * DAY).isoformat(), OWNER),
     ]
     assert audit_actions(db, "usecase", uc) == ["usecase.created", "usecase.review_snoozed", "usecase.reviewed"]
 
 
-def test_only_keepers_mark_a_use_case_reviewed(db):
-    uc = new_usecase(db)
-    error = refused(review, db, "usecase", uc, by=STRANGER, now=T0 + DAY)
+@pytest.mark.parametrize(("user", "allowed"), [(OWNER, True), (GOV, True), (ADMIN, True), (HELPER, False),
+                                               (STRANGER, False)])
+def test_only_the_owner_or_a_governor_marks_a_use_case_reviewed(db, user, allowed):
+    # A contributor keeps the record with the owner (edits, snoozes) but does not vouch for it.
+    uc = new_usecase(db, contributors=[HELPER])
+    if allowed:
+        assert review(db, "usecase", uc, by=user, now=T0 + DAY).last_reviewed_by == user
+        return
+    before = counts(db)
+    error = refused(review, db, "usecase", uc, by=user, now=T0 + DAY)
     assert type(error) is NotAllowed
-    assert record(db, "usecase", uc).last_reviewed_at is None
+    assert error.message == f"Only the owner of UC-{uc} (<@{OWNER}>) or a documentation admin may mark it reviewed."
+    assert counts(db) == before
+
+
+def test_who_may_not_review_is_refused_before_a_stale_reminder_is_explained(db):
+    uc = new_usecase(db, contributors=[HELPER])
+    with db.session() as s:
+        tag = stamp(registry.get(s, "usecase", uc))
+    review(db, "usecase", uc, by=OWNER, now=T0 + DAY)
+    assert type(refused(review, db, "usecase", uc, by=HELPER, now=T0 + 2 * DAY, tag=tag)) is NotAllowed
+
+
+def test_a_refusal_is_recorded_by_deny(db):
+    uc = new_usecase(db)
+    with db.session() as s:
+        registry.deny(s, "usecase", uc, actor=STRANGER, attempted="mark_reviewed", reason="Only the owner…",
+                      now=T0 + DAY)
+    (event,) = [e for e in audit_rows(db, "usecase", uc) if e.action == "usecase.denied"]
+    assert (event.actor, event.at, event.payload) == (
+        STRANGER, T0 + DAY, {"ref": f"UC-{uc}", "attempted": "mark_reviewed", "reason": "Only the owner…"})
 
 
 def test_the_assignee_cannot_mark_a_vendor_reviewed(db):
