@@ -315,6 +315,8 @@ class FakeSlack:
                                      headers={"Retry-After": str(fault.retry_after)})
         if fault.kind == "server_error":
             return web.json_response({"ok": False, "error": "internal_error"}, status=fault.status)
+        if fault.kind == "answer":
+            return web.json_response(fault.body, status=fault.status)
         if fault.kind == "drop":
             request.transport.abort()
             return web.Response()  # never written: the connection is gone

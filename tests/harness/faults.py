@@ -1,9 +1,9 @@
 """Failures FakeSlack can play instead of a normal answer, one Web API call at a time."""
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-FaultKind = Literal["rate_limited", "server_error", "slow", "drop", "hang"]
+FaultKind = Literal["rate_limited", "server_error", "slow", "drop", "hang", "answer"]
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class Fault:
     status: int = 200
     retry_after: int = 0
     seconds: float = 0.0
+    body: Any = None
 
     @classmethod
     def rate_limited(cls, retry_after: int = 1) -> "Fault":
@@ -42,3 +43,9 @@ class Fault:
     def hang(cls) -> "Fault":
         """Apply the side effect, then answer only after FakeSlack.release_hangs() or stop()."""
         return cls("hang", applies=True)
+
+    @classmethod
+    def answer(cls, body: Any, *, status: int = 200, apply: bool = False) -> "Fault":
+        """Answer with `body` (any JSON value) instead of what Slack documents: a missing key,
+        a wrong type, ok:false with an error nobody knows. apply=True: the side effect happens."""
+        return cls("answer", applies=apply, status=status, body=body)

@@ -220,6 +220,23 @@ async def test_inject_always_on_every_method_yields_to_a_method_of_its_own(fake)
     assert (await client.chat_postMessage(channel="C0CHAN", text="x"))["ok"]
 
 
+async def test_answer_plays_a_body_slack_does_not_document(fake):
+    fake.inject("bots.info", Fault.answer({"ok": True}))
+    fake.inject("chat.postMessage", Fault.answer({"ok": False, "error": "never_heard_of_it"}),
+                Fault.answer({"ok": True, "ts": 17}, apply=True))
+    client = web_client(fake)
+
+    assert (await client.bots_info(bot="BBOT")).data == {"ok": True}
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel="C0CHAN", text="first")
+    assert refused.value.response["error"] == "never_heard_of_it"
+    assert (await client.chat_postMessage(channel="C0CHAN", text="second")).data == {"ok": True, "ts": 17}
+
+    assert [m["text"] for m in fake.messages("C0CHAN")] == ["second"]  # only the applied one
+    assert [c.fault for c in fake.calls] == ["answer"] * 3
+    assert (await client.bots_info(bot="BBOT"))["bot"]["app_id"]  # one call per fault
+
+
 async def test_history_is_newest_first_and_returns_metadata_only_on_request(fake):
     client = web_client(fake)
     first = await client.chat_postMessage(channel="C0CHAN", text="first", metadata=METADATA)
