@@ -243,7 +243,15 @@ class Dispatcher:
                 page = await self.client.conversations_history(
                     channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
         except (SlackApiError, TimeoutError, aiohttp.ClientError, OSError) as exc:
-            # Without an answer we cannot tell; posting again is the lesser harm than never.
+            verdict = self._classify(exc) if isinstance(exc, SlackApiError) else _Retry(
+                f"{type(exc).__name__}: {exc}", after=None, maybe_sent=True)
+            if isinstance(verdict, _Retry) and msg.attempts < self.policy.max_attempts:
+                # Slack is failing right now, and it may well have taken the earlier attempt:
+                # posting blind would double the message; look again on the next attempt.
+                raise _Retry(f"could not check whether it was posted: {verdict}",
+                             after=verdict.after, maybe_sent=True) from exc
+            # We can never tell (no history scope, channel gone) or this is the last try:
+            # posting again is the lesser harm than never.
             log.warning("could not check whether outbox %s was posted: %s", msg.key, exc)
             return None
         for message in page.get("messages", []):

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from blocks.text import escape
 from models.incident import OncallOverride
 from services import audit, outbox
 from services.playbook.loader import LoadedPlaybook
@@ -220,7 +221,7 @@ def add_override(
     errors: dict[str, str] = {}
     if rotation not in pb.escalation.rotations:
         known = ", ".join(pb.escalation.rotations) or "none"
-        errors["rotation"] = f"'{rotation}' is not a rotation in the playbook; use one of: {known}."
+        errors["rotation"] = f"'{escape(rotation, 100)}' is not a rotation in the playbook; use one of: {known}."
     if not _USER.match(user or ""):
         errors["user"] = "The person on call must be a Slack user (an ID like U01ABCDEF)."
     start, end = _aware(start, pb.tz).astimezone(UTC), _aware(end, pb.tz).astimezone(UTC)

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from blocks.text import escape
 from models.incident import CATEGORIES, OPEN, Incident
 from services.inputs import check_text
 from services.playbook.loader import LoadedPlaybook
@@ -61,12 +62,12 @@ def open_incident(
         chain = escalation_chain(pb, (severity or "").strip())
     except UnknownName as unknown:
         known = ", ".join(unknown.known) or "none (the playbook defines no severities)"
-        errors["severity"] = f"'{severity}' is not a severity in the playbook; use one of: {known}."
+        errors["severity"] = f"'{escape(severity, 100)}' is not a severity in the playbook; use one of: {known}."
     title_text = check_text(errors, "title", "The title", title, TITLE_MAX,
                             required="say in a few words what went wrong")
     description_text = check_text(errors, "description", "The description", description, DESCRIPTION_MAX) or ""
     if category not in CATEGORIES:
-        errors["category"] = f"'{category}' is not a category; use one of: {', '.join(CATEGORIES)}."
+        errors["category"] = f"'{escape(category, 100)}' is not a category; use one of: {', '.join(CATEGORIES)}."
     permalink = check_text(errors, "source_permalink", "The message link", source_permalink, PERMALINK_MAX)
     affected_text = check_text(errors, "affected", "The affected use case or vendor", affected, AFFECTED_MAX)
     if not (reporter or "").strip():

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from blocks.text import channel, escape, mention
 from models.audit import AuditEvent
 
 from .queries import get_incident
@@ -19,15 +20,17 @@ HIDDEN = frozenset({"incident.denied"})
 
 
 def _who(user: str | None) -> str:
-    return f"<@{user}>" if user else "nobody"
+    return mention(user)
 
 
-def _line(action: str, actor: str | None, p: dict[str, Any]) -> str:
-    """One line of mrkdwn saying what happened."""
+def _line(action: str, actor: str | None, raw: dict[str, Any]) -> str:
+    """One line of mrkdwn saying what happened; every value from the event is escaped, since
+    titles, updates, summaries and reasons are what people typed."""
+    p = {key: escape(value) if isinstance(value, str) else value for key, value in raw.items()}
     step = f"step {p.get('step')} (round {p.get('round')})"
     lines = {
         "incident.opened": f"{_who(actor)} opened the incident ({p.get('severity')}: {p.get('title')})",
-        "incident.paged": (f"Paged {_who(p.get('user'))}" if p.get("user") else f"Paged <#{p.get('channel')}>")
+        "incident.paged": (f"Paged {_who(raw.get('user'))}" if raw.get("user") else f"Paged {channel(raw.get('channel'))}")
                           + f" — {p.get('target')}, {step}",
         "incident.step_skipped": f"Skipped {step}, {p.get('target')}: {p.get('reason')}",
         "incident.exhausted": "The escalation chain ran out with nobody acknowledging; governance and admins told",
@@ -39,7 +42,7 @@ def _line(action: str, actor: str | None, p: dict[str, Any]) -> str:
         "incident.resolved": f"{_who(actor)} resolved: {p.get('summary')}",
         "incident.revisit_requested": f"{_who(actor)} asked for the affected use case's documentation to be revisited",
         "incident.reopened": f"{_who(actor)} reopened" + (f": {p['reason']}" if p.get("reason") else ""),
-        "incident.channel_created": f"Channel <#{p.get('channel')}> created",
+        "incident.channel_created": f"Channel {channel(raw.get('channel'))} created",
         "incident.channel_renamed": f"Channel name {p.get('taken')} was taken in Slack; trying {p.get('name')}",
         "incident.channel_failed": f"No incident channel: {p.get('reason')}",
     }

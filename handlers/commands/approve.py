@@ -11,6 +11,7 @@ from blocks.approval_modals import new_request_modal
 from blocks.approvals import request_summary_line
 from blocks.help import error_message
 from blocks.playbook import plain_answer
+from blocks.text import channel, escape
 from handlers.commands.router import register_command
 from services import approvals, registry
 
@@ -18,8 +19,8 @@ from services import approvals, registry
 _LINK = re.compile(r"^<([^|>]+)(?:\|[^>]*)?>$")
 _TOOL = re.compile(r"\(([^()]{1,100})\)\s*$")
 _USE_CASE = re.compile(r"^(?:uc-|usecase:)(\d{1,9})$", re.IGNORECASE)
-USAGE = ("Usage: `/ai-approve <kind> [internal|external] <reference> <title> [(AI tool)] [UC-<id>]`, e.g. "
-         "`/ai-approve code https://github.com/acme/app/pull/42 Refactor billing retries (Copilot)`")
+USAGE = escape("Usage: `/ai-approve <kind> [internal|external] <reference> <title> [(AI tool)] [UC-<id>]`, "
+               "e.g. `/ai-approve code https://github.com/acme/app/pull/42 Refactor billing retries (Copilot)`")
 
 
 def parse_inline(kind: str, args: str) -> dict[str, Any]:
@@ -107,8 +108,8 @@ async def inline(ack: Any, respond: Any, command: dict[str, Any], args: str, con
         await respond(**error_message(exc.message))
         return
     await respond(response_type="ephemeral",
-                  text=f"Sign-off #{view['id']} requested in <#{view['channel']}>: "
-                  f"{view['title']}. Approvers are told.")
+                  text=f"Sign-off #{view['id']} requested in {channel(view['channel'])}: "
+                  f"{escape(view['title'])}. Approvers are told.")
 
 
 async def list_requests(ack: Any, respond: Any, command: dict[str, Any], context: Any,

@@ -9,9 +9,11 @@ from slack_bolt.async_app import AsyncApp
 import escalation
 from blocks.help import error_message
 from blocks.incidents import new_incident_modal, timeline_answer
+from blocks.text import channel, escape
 from handlers.commands.router import register_command
 
-USAGE = "Usage: `/ai-incident <severity> <what happened>`, e.g. `/ai-incident sev1 Prompt injection in support bot`"
+USAGE = escape("Usage: `/ai-incident <severity> <what happened>`, e.g. "
+               "`/ai-incident sev1 Prompt injection in support bot`")
 
 
 def severity_choices(pb: Any) -> list[tuple[str, str]]:
@@ -56,9 +58,9 @@ async def inline(ack: Any, respond: Any, command: dict[str, Any], args: str, con
     except escalation.IncidentInputError as exc:
         await respond(**error_message(exc.message))
         return
-    where = f" in <#{view['channel']}>" if view.get("channel") else ""
+    where = f" in {channel(view['channel'])}" if view.get("channel") else ""
     await respond(response_type="ephemeral",
-                  text=f"AI incident #{view['id']} ({word}) is open{where}; on-call is being "
+                  text=f"AI incident #{view['id']} ({escape(word)}) is open{where}; on-call is being "
                   "paged.")
 
 
@@ -78,7 +80,7 @@ async def show_timeline(ack: Any, respond: Any, command: dict[str, Any], args: s
     found = await services.db.run(load)
     if found is None:
         await respond(**error_message(
-            "No incident here: run `/ai-incident timeline <id>`, or run it in an incident's "
+            "No incident here: run `/ai-incident timeline &lt;id&gt;`, or run it in an incident's "
             "channel."))
         return
     await respond(**timeline_answer(*found))

@@ -12,12 +12,13 @@ from slack_bolt.async_app import AsyncApp
 import escalation
 from blocks.help import error_message
 from blocks.oncall import overview_answer, shifts_answer
+from blocks.text import escape
 from handlers.commands.router import register_command
 
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-USAGE = ("Usage: `/ai-oncall override @user <rotation> <from> <to>`, times as "
-         "`2026-12-24T18:00` in the playbook's time zone, e.g. "
-         "`/ai-oncall override @mara ai-primary 2026-12-24T18:00 2026-12-27T09:00`")
+USAGE = escape("Usage: `/ai-oncall override @user <rotation> <from> <to>`, times as "
+               "`2026-12-24T18:00` in the playbook's time zone, e.g. "
+               "`/ai-oncall override @mara ai-primary 2026-12-24T18:00 2026-12-27T09:00`")
 
 
 def parse_time(text: str, tz: ZoneInfo) -> datetime:
@@ -70,7 +71,7 @@ async def override(ack: Any, respond: Any, command: dict[str, Any], args: str, c
     try:
         start, end = parse_time(words[2], tz), parse_time(words[3], tz)
     except ValueError:
-        await ack(**error_message(f"`{words[2]}` or `{words[3]}` is not a time. {USAGE}"))
+        await ack(**error_message(f"`{escape(words[2], 60)}` or `{escape(words[3], 60)}` is not a time. {USAGE}"))
         return
     user = command["user_id"]
 

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks.help import error_message
 from blocks.playbook import plain_answer, reload_answer, summary_answer
+from blocks.text import escape
 from bot.policy import reload_and_record
 from handlers.commands.router import register_command
 from services import playbook_changes
@@ -52,9 +53,9 @@ async def explain(ack: Any, respond: Any, args: str, context: Any, **_: Any) -> 
     words = args.split()
     if not words or len(words) > 2 or (len(words) == 2 and words[1] not in ("internal", "external")):
         await ack(**error_message(
-            "Usage: `/ai-playbook explain <kind> [internal|external]` or "
-            "`/ai-playbook explain <severity>`. Kinds: " + ", ".join(pb.approvals)
-            + ". Severities: " + ", ".join(pb.escalation.severities) + "."))
+            escape("Usage: `/ai-playbook explain <kind> [internal|external]` or "
+                   "`/ai-playbook explain <severity>`. Kinds: " + ", ".join(pb.approvals)
+                   + ". Severities: " + ", ".join(pb.escalation.severities) + ".")))
         return
     await ack()
     resolution = await services.directory.resolve(pb)
@@ -65,10 +66,10 @@ async def explain(ack: Any, respond: Any, args: str, context: Any, **_: Any) -> 
         else:
             audience = words[1] if len(words) == 2 else None
             text = explain_approval(pb, name, audience, resolution.members)  # type: ignore[arg-type]
-    except UnknownName as exc:
-        await respond(**error_message(str(exc)))
+    except UnknownName as exc:  # plain text quoting the name typed
+        await respond(**error_message(escape(str(exc))))
         return
-    await respond(**plain_answer(text))
+    await respond(**plain_answer(escape(text)))
 
 
 def register(app: AsyncApp) -> None:

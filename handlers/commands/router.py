@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.help import BY_NAME, error_message, help_message, not_available_message
+from blocks.text import escape
 
 # Slack caps slash-command text well above this; more is a paste, not a command.
 MAX_TEXT = 3000
@@ -56,7 +57,6 @@ def register_command(
         if word in spec.words:
             await ack(**not_available_message(name, word if word != "@" else "@user", capability))
             return
-        shown = word if len(word) <= 40 else word[:40] + "…"
-        await ack(**help_message(name, error=f"`{shown}` is not something `{name}` understands."))
+        await ack(**help_message(name, error=f"`{escape(word, 40)}` is not something `{name}` understands."))
 
     app.command(name)(on_command)

@@ -8,6 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks import approval_modals
+from blocks.text import channel, plain
+from handlers import metadata
 from handlers.actions.approvals import decide
 from handlers.commands.approve import create
 from handlers.registry_context import element_value
@@ -28,12 +30,18 @@ def value(view: dict[str, Any], block_id: str) -> Any:
 
 
 def errors_on(block_id: str, message: str) -> dict[str, Any]:
-    return {"response_action": "errors", "errors": {block_id: message[:2000]}}
+    """A service's mrkdwn `message` on one input of the form (form errors are plain text)."""
+    return {"response_action": "errors", "errors": {block_id: plain(message)[:2000]}}
 
 
 async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
                  context: Any) -> None:
     services = context["services"]
+    try:
+        origin = metadata.channel_id(metadata.parts(view, 1)[0])
+    except metadata.BadMetadata:
+        await ack(**metadata.refusal(view))
+        return
     fields = {"kind": value(view, "kind"), "audience": value(view, "audience") or "internal",
               "title": value(view, "title") or "", "reference": value(view, "reference") or "",
               "ai_tool": value(view, "ai_tool") or None, "summary": value(view, "summary") or ""}
@@ -44,37 +52,45 @@ async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: A
             return
         fields["use_case_id"] = int(picked)
     user = body["user"]["id"]
-    channel = view.get("private_metadata") or None
     try:
-        created = await create(services, fields=fields, requester=user, origin_channel=channel,
+        created = await create(services, fields=fields, requester=user, origin_channel=origin,
                                declared_uses=value(view, "uses") or [])
     except approvals.ApprovalInputError as exc:
         # Every bad field at once, each on its own input.
         present = view["state"]["values"]
         await ack(response_action="errors", errors={
-            block if (block := FIELD_BLOCKS.get(field, "title")) in present else "kind": message[:2000]
+            block if (block := FIELD_BLOCKS.get(field, "title")) in present else "kind": plain(message)[:2000]
             for field, message in exc.errors.items()})
         return
     await ack()
-    if channel:
+    if origin:
         await client.chat_postEphemeral(
-            channel=channel, user=user,
-            text=f"Sign-off #{created['id']} requested in <#{created['channel']}>. "
+            channel=origin, user=user,
+            text=f"Sign-off #{created['id']} requested in {channel(created['channel'])}. "
             "Approvers are told.")
 
 
-def _ids(view: dict[str, Any]) -> list[str]:
-    return view.get("private_metadata", "").split(":")
+def _request(view: dict[str, Any], *, decision: bool = False) -> tuple[int, int, str | None]:
+    """(request id, revision, decision) from what the modal was opened with (`id:revision`,
+    or `id:revision:decision` for the reason modal); BadMetadata for anything else."""
+    parts = metadata.parts(view, 3 if decision else 2)
+    chosen = metadata.one_of(parts[2], ("reject", "request_changes")) if decision else None
+    return metadata.record_id(parts[0]), metadata.record_id(parts[1]), chosen
 
 
 async def submit_decision(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any,
-                          *, decision: str, field_block: str, **extra: Any) -> None:
-    """Decide from a modal; a refusal or bad input comes back on the modal, nothing closes."""
-    request_id, revision = _ids(view)[:2]
+                          *, decision: str | None, field_block: str, **extra: Any) -> None:
+    """Decide from a modal; a refusal or bad input comes back on the modal, nothing closes.
+    `decision` None: the one the modal was opened for (in its metadata)."""
     try:
-        result = await decide(context["services"], request_id=int(request_id),
-                              revision=int(revision), user=body["user"]["id"],
-                              decision=decision, **extra)
+        request_id, revision, chosen = _request(view, decision=decision is None)
+    except metadata.BadMetadata:
+        await ack(**metadata.refusal(view))
+        return
+    try:
+        result = await decide(context["services"], request_id=request_id,
+                              revision=revision, user=body["user"]["id"],
+                              decision=decision or chosen, **extra)
     except approvals.ApprovalInputError as exc:
         await ack(**errors_on(FIELD_BLOCKS.get(exc.field, field_block), exc.message))
         return
@@ -87,7 +103,7 @@ async def submit_decision(ack: Any, body: dict[str, Any], view: dict[str, Any], 
 
 
 async def on_reason(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
-    await submit_decision(ack, body, view, context, decision=_ids(view)[2],
+    await submit_decision(ack, body, view, context, decision=None,
                           field_block="reason", reason=value(view, "reason") or "")
 
 
@@ -111,7 +127,11 @@ async def on_break_glass(ack: Any, body: dict[str, Any], view: dict[str, Any],
 async def on_resubmit(ack: Any, body: dict[str, Any], view: dict[str, Any],
                       context: Any) -> None:
     services = context["services"]
-    request_id = int(_ids(view)[0])
+    try:
+        request_id = _request(view)[0]
+    except metadata.BadMetadata:
+        await ack(**metadata.refusal(view))
+        return
 
     def write() -> Any:
         with services.db.session() as s:

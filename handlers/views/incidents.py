@@ -8,6 +8,8 @@ from slack_bolt.async_app import AsyncApp
 
 import escalation
 from blocks import incidents as ui
+from blocks.text import channel
+from handlers import metadata
 from handlers.actions.incidents import change
 from handlers.commands.incident import report
 from handlers.views.approvals import errors_on, value
@@ -17,16 +19,31 @@ FIELD_BLOCKS = {"severity": "severity", "title": "title", "category": "category"
                 "postmortem_url": "postmortem", "text": "text"}
 
 
+def _reported_message(view: dict[str, Any]) -> tuple[str, str] | None:
+    """(channel, ts) of the message the shortcut reported; None for the /ai-incident form,
+    which is opened with empty metadata, or a shortcut on a message without a ts."""
+    if view.get("private_metadata") == "":
+        return None
+    where, ts = metadata.parts(view, 2)
+    found = metadata.channel_id(where)
+    if found is None:
+        raise metadata.BadMetadata("no channel")
+    return (found, metadata.message_ts(ts)) if ts else None
+
+
 async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any,
                  context: Any) -> None:
     services = context["services"]
-    source = view.get("private_metadata") or ""
+    try:
+        source = _reported_message(view)
+    except metadata.BadMetadata:
+        await ack(**metadata.refusal(view))
+        return
     permalink = None
     if source:
-        channel, _, ts = source.partition(":")
         try:
-            permalink = (await client.chat_getPermalink(channel=channel,
-                                                        message_ts=ts))["permalink"]
+            permalink = (await client.chat_getPermalink(channel=source[0],
+                                                        message_ts=source[1]))["permalink"]
         except Exception:  # the report matters more than its link
             permalink = None
     try:
@@ -39,7 +56,7 @@ async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: A
         await ack(**errors_on(FIELD_BLOCKS.get(exc.field, "title"), exc.message))
         return
     await ack()
-    where = f" in <#{created['channel']}>" if created.get("channel") else ""
+    where = f" in {channel(created['channel'])}" if created.get("channel") else ""
     await client.chat_postMessage(
         channel=body["user"]["id"],
         text=f"AI incident #{created['id']} is open{where}; on-call is being paged.")
@@ -48,8 +65,13 @@ async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: A
 async def on_resolve(ack: Any, body: dict[str, Any], view: dict[str, Any],
                      context: Any) -> None:
     try:
+        incident_id = metadata.record_id(metadata.parts(view, 1)[0])
+    except metadata.BadMetadata:
+        await ack(**metadata.refusal(view))
+        return
+    try:
         result = await change(
-            context, escalation.resolve, incident_id=int(view["private_metadata"]),
+            context, escalation.resolve, incident_id=incident_id,
             user=body["user"]["id"], summary=value(view, "summary") or "",
             postmortem_url=value(view, "postmortem") or None,
             revisit_usecase=value(view, "revisit") == "yes",
@@ -65,8 +87,12 @@ async def on_resolve(ack: Any, body: dict[str, Any], view: dict[str, Any],
 
 async def on_update(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
     try:
-        result = await change(context, escalation.post_update,
-                              incident_id=int(view["private_metadata"]),
+        incident_id = metadata.record_id(metadata.parts(view, 1)[0])
+    except metadata.BadMetadata:
+        await ack(**metadata.refusal(view))
+        return
+    try:
+        result = await change(context, escalation.post_update, incident_id=incident_id,
                               user=body["user"]["id"], text=value(view, "text") or "")
     except escalation.IncidentInputError as exc:
         await ack(**errors_on("text", exc.message))

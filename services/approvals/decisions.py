@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from blocks.text import escape
 from models.approval import (
     APPROVE,
     APPROVED,
@@ -162,7 +163,8 @@ def decide(
     item ids this approver confirms with an approval (ignored with reject/request_changes).
     """
     if decision not in DECISIONS:
-        raise ApprovalInputError("decision", f"'{decision}' is not a decision; use approve, reject or request_changes.")
+        raise ApprovalInputError("decision", f"'{escape(decision, 100)}' is not a decision; use approve, reject "
+                                             "or request_changes.")
     request = lock(session, request_id)
     policy = policy_of(request)
 
@@ -325,8 +327,9 @@ def _checked_input(request: ApprovalRequest, policy: ApprovalPolicy, *, decision
             errors["restated_reference"] = ("This kind needs high assurance: type the reference you are "
                                             "approving, exactly as the request shows it.")
         elif normalize_ref(restated) != request.ref_key:
-            errors["restated_reference"] = (f"'{restated[:100]}' is not the reference of this request "
-                                            f"({request.reference}); check you are approving the right artifact.")
+            errors["restated_reference"] = (f"'{escape(restated, 100)}' is not the reference of this request "
+                                            f"({escape(request.reference)}); check you are approving the right "
+                                            "artifact.")
     glass_text = (break_glass_reason or "").strip() or None
     if own and glass_text is None:
         errors["break_glass_reason"] = ("Approving your own request breaks glass: say why it cannot wait for "
@@ -338,7 +341,7 @@ def _checked_input(request: ApprovalRequest, policy: ApprovalPolicy, *, decision
     unknown = [c for c in confirmations if c not in items]
     if unknown:
         listing = ", ".join(items) if items else "it has none"
-        errors["confirmations"] = f"'{unknown[0]}' is not on this request's checklist ({listing})."
+        errors["confirmations"] = f"'{escape(unknown[0], 100)}' is not on this request's checklist ({listing})."
     if errors:
         raise ApprovalInputError.collect(errors)
     return reason_text, glass_text if own else None

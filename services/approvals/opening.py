@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from blocks.text import escape
 from models.approval import PENDING, ApprovalRequest
 from services.inputs import check_text
 from services.playbook.loader import LoadedPlaybook
@@ -99,7 +100,7 @@ def _use_case_standing(session: Session, policy: ApprovalPolicy, use_case_id: in
         raise ApprovalInputError("use_case", exc.message) from None
     if policy.require_documented_use_case and not standing["sound"]:
         raise ApprovalInputError("use_case", f"The playbook requires an approved, current use case: "
-                                             f"{standing['warning']}.")
+                                             f"{escape(standing['warning'])}.")
     return standing["warning"]
 
 
@@ -108,19 +109,22 @@ def _validate(pb, *, kind: str, audience: str, title: str, reference: str, ai_to
     known = list(pb.approvals)
     if kind not in pb.approvals:
         listing = ", ".join(known) if known else "none: the playbook defines no approval kinds"
-        raise ApprovalInputError("kind", f"'{kind}' is not a kind of sign-off in the playbook. Known kinds: {listing}.")
+        raise ApprovalInputError("kind", f"'{escape(kind, 100)}' is not a kind of sign-off in the playbook. "
+                                         f"Known kinds: {listing}.")
     if audience not in AUDIENCES:
-        raise ApprovalInputError("audience", f"'{audience}' is not an audience; choose internal or external.")
+        raise ApprovalInputError("audience", f"'{escape(audience, 100)}' is not an audience; choose internal or "
+                                             "external.")
     off_limits = {use.id: use.text for use in pb.off_limits}
     for use in declared_uses:
         if use in off_limits:
-            raise ApprovalInputError("declared_uses", off_limits[use])
+            raise ApprovalInputError("declared_uses", escape(off_limits[use]))
     allowed = {use.id for use in pb.allowed_uses}
     errors: dict[str, str] = {}
     unknown = [use for use in declared_uses if use not in allowed]
     if unknown:
         listing = ", ".join(sorted(allowed)) or "none"
-        errors["declared_uses"] = f"'{unknown[0]}' is not a use named in the playbook (allowed uses: {listing})."
+        errors["declared_uses"] = (f"'{escape(unknown[0], 100)}' is not a use named in the playbook "
+                                   f"(allowed uses: {listing}).")
     clean = {
         "title": check_text(errors, "title", "The title", title, TITLE_MAX,
                             required="say in a few words what is being signed off"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from blocks.text import escape
 from models.registry import LONG, REVIEW_STATUSES, USECASE_STATUSES
 
 TEXT = "text"  # one line
@@ -145,7 +146,7 @@ def parse_models(text: str) -> list[dict[str, str]]:
         parts = [p.strip() for p in line.split("/")]
         if len(parts) < 2 or not parts[0] or not parts[1] or len(parts) > 4:
             raise ValueError(
-                f"Line {number} (“{line.strip()[:60]}”) is not “provider / model / version / "
+                f"Line {number} (“{escape(line.strip(), 60)}”) is not “provider / model / version / "
                 "hosting”: give at least a provider and a model, separated by “/”.")
         parts += [""] * (4 - len(parts))
         models.append(dict(zip(("provider", "model", "version", "hosting"), parts, strict=True)))
@@ -201,7 +202,7 @@ def _clean_one(spec: FieldSpec, value: Any, *, today: date) -> Any:
         if value in (None, "") and spec.required:
             raise ValueError(f"{spec.label} is missing: {spec.required}.")
         if value not in spec.values:
-            raise ValueError(f"“{str(value)[:40]}” is not a choice for {spec.label}; "
+            raise ValueError(f"“{escape(value, 40)}” is not a choice for {spec.label}; "
                              f"choose one of {', '.join(spec.values)}.")
         return value
     if spec.kind == USER:

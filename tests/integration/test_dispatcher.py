@@ -135,6 +135,43 @@ async def test_an_answer_lost_after_slack_posted_is_not_posted_twice(db, fake, c
     assert len(fake.calls_to("chat.postMessage")) == 1
 
 
+@pytest.mark.parametrize("fault", [Fault.server_error(503), Fault.rate_limited(retry_after=1),
+                                   Fault.drop(), Fault.slow(3)],
+                         ids=["5xx", "429", "connection-dropped", "timeout"])
+async def test_while_slack_cannot_say_whether_it_posted_nothing_is_posted_blind(
+        db, fake, clock, make_dispatcher, fault):
+    fake.inject("chat.postMessage", Fault.drop(apply=True))
+    d = make_dispatcher()
+    owe(db, clock, "k1")
+    await d.run_once()
+    # Always, not once: aiohttp itself repeats a GET whose kept-alive connection was dropped.
+    fake.inject_always("conversations.history", fault)
+    clock.advance(timedelta(seconds=2))
+    await d.run_once()  # the look-up fails: try again later rather than post a second copy
+    r = row(db, "k1")
+    assert r.status == PENDING and r.maybe_sent and "could not check" in r.last_error
+    assert len(fake.calls_to("chat.postMessage")) == 1
+    fake.clear_faults()
+    clock.advance(timedelta(seconds=10))
+    await d.run_once()
+    [msg] = fake.messages("C0GOV")
+    assert (row(db, "k1").status, row(db, "k1").result_ts) == (SENT, msg["ts"])
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+async def test_on_its_last_attempt_a_message_slack_cannot_look_up_is_posted(db, fake, clock,
+                                                                           make_dispatcher):
+    fake.inject("chat.postMessage", Fault.server_error(500))
+    fake.inject_always("conversations.history", Fault.server_error(503))
+    d = make_dispatcher(max_attempts=3, retry_base=1, retry_cap=1)
+    owe(db, clock, "k1")
+    for _ in range(3):
+        await d.run_once()
+        clock.advance(timedelta(seconds=1))
+    assert row(db, "k1").status == SENT, "never posting would lose it for good"
+    assert len(fake.messages("C0GOV")) == 1
+
+
 async def test_permanent_error_fails_the_message_and_frees_its_channel(db, fake, clock,
                                                                        make_dispatcher):
     fake.add_missing_channel("C0GONE")
