@@ -57,6 +57,12 @@ def escape(text: object, limit: int | None = None) -> str:
     return "".join(out) + "…"
 
 
+def plain(mrkdwn: str) -> str:
+    """An mrkdwn sentence (a service's `message`) for a plain_text surface — the errors of a
+    form — which shows text literally: `escape` undone, so `&amp;` reads `&` there again."""
+    return mrkdwn.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def linkable(url: str | None) -> bool:
     """Whether `url` may stand inside `<…>` as a link: http(s) or slack://, and nothing in it
     (`|`, `<`, `>`, a space, a control character) that would end the link or smuggle markup."""
