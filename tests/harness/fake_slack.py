@@ -116,6 +116,13 @@ class FakeSlack:
         with self._lock:
             self._workspace.missing_channels.add(channel_id)
 
+    def follow_clock(self, now: Callable[[], float]) -> None:
+        """Stamp messages (their ts) by `now()` instead of the wall clock: a test that moves the
+        bot's injected clock moves Slack's with it, as if that much time had passed for both,
+        so the bot comparing a ts with its own time sees what it would in production."""
+        with self._lock:
+            self._workspace.now = now
+
     # -- faults --------------------------------------------------------------------------
 
     def inject(self, method: str, *faults: Fault) -> None:

@@ -237,6 +237,16 @@ async def test_answer_plays_a_body_slack_does_not_document(fake):
     assert (await client.bots_info(bot="BBOT"))["bot"]["app_id"]  # one call per fault
 
 
+async def test_follow_clock_stamps_messages_by_the_given_time(fake):
+    fake.follow_clock(lambda: 2_000_000_000.5)
+    client = web_client(fake)
+    first = await client.chat_postMessage(channel="C0CHAN", text="a")
+    second = await client.chat_postMessage(channel="C0CHAN", text="b")
+    assert first["ts"] == "2000000000.500000" and second["ts"] == "2000000000.500001"
+    page = await client.conversations_history(channel="C0CHAN", oldest="1999999999")
+    assert [m["text"] for m in page["messages"]] == ["b", "a"]
+
+
 async def test_history_is_newest_first_and_returns_metadata_only_on_request(fake):
     client = web_client(fake)
     first = await client.chat_postMessage(channel="C0CHAN", text="first", metadata=METADATA)

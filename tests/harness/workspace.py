@@ -56,6 +56,8 @@ class Workspace:
         # a different, newer object after it.
         self._last_ts_micros = 0
         self._id_seq = itertools.count(1)
+        # Slack's wall clock, in seconds since the epoch (see FakeSlack.follow_clock).
+        self.now: Callable[[], float] = time.time
         self.socket_url: str | None = None
         self.users: dict[str, dict] = {}
         self.usergroups: dict[str, list[str]] = {}
@@ -133,7 +135,7 @@ class Workspace:
     def _new_ts(self) -> str:
         # Wall-clock time, as Slack's: a bot may compare a ts with when it sent the call.
         # Strictly increasing even for posts within the same microsecond.
-        micros = max(int(time.time() * 1_000_000), self._last_ts_micros + 1)
+        micros = max(int(self.now() * 1_000_000), self._last_ts_micros + 1)
         self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
