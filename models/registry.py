@@ -22,6 +22,7 @@ REJECTED = "rejected"
 RETIRED = "retired"
 USECASE_STATUSES = (PROPOSED, APPROVED, REJECTED, RETIRED)
 IN_USE = (PROPOSED, APPROVED, REJECTED)  # an IN list, unlike "!= retired", can use the status index
+PROHIBITED = "prohibited"  # the risk tier a use case is never approved in
 
 # Vendor review statuses.
 NOT_STARTED = "not_started"

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from models.registry import APPROVED, USECASE, UseCase
+from models.registry import APPROVED, PROHIBITED, USECASE, UseCase
 
 from .errors import RegistryInputError
 from .lookup import ref
@@ -25,7 +25,10 @@ def use_case_check(session: Session, use_case_id: int, *, now: datetime) -> dict
         raise RegistryInputError("use_case", f"There is no use case #{use_case_id}: "
                                              "`/ai-usecase list` shows the documented ones.")
     problems = []
-    if record.status != APPROVED:
+    prohibited = record.risk_tier == PROHIBITED  # approved before approving one was refused
+    if prohibited:
+        problems.append(f"{ref(USECASE, record.id)} is in the prohibited risk tier")
+    elif record.status != APPROVED:
         problems.append(f"{ref(USECASE, record.id)} is {record.status}, not approved")
     overdue = (now - record.next_review_at).days
     if record.next_review_at <= now:
@@ -36,5 +39,5 @@ def use_case_check(session: Session, use_case_id: int, *, now: datetime) -> dict
                         f"({flag['review_status'].replace('_', ' ')})")
     return {"id": record.id, "ref": ref(USECASE, record.id), "title": record.title,
             "status": record.status, "current": not problems,
-            "sound": record.status == APPROVED and record.next_review_at > now,
+            "sound": record.status == APPROVED and not prohibited and record.next_review_at > now,
             "warning": "; ".join(problems) or None}

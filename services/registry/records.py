@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from models.registry import (
     APPROVED,
     FOLLOW_UP,
+    PROHIBITED,
     PROPOSED,
     REJECTED,
     RETIRED,
@@ -85,6 +86,7 @@ def edit(session: Session, kind: str, record_id: int, raw: dict[str, Any], *,
         _check_links(session, kind, links, errors)
     if kind == USECASE:
         _check_status_change(record, values.get("status"), authority, errors)
+        _check_not_prohibited(record, values, errors)
     else:
         assignee = values.get("assignee", record.assignee)
         people = {"reviewer": values.get("reviewer", record.reviewer), **values}
@@ -295,6 +297,28 @@ def _check_status_change(record: UseCase, status: str | None, authority: Authori
                                 "approve or reject a use case; ask in the governance channel.")
         elif authority.user == record.owner:
             errors["status"] = "You own this use case: someone else approves or rejects it."
+
+
+def _prohibited(use_case_ref: str) -> str:
+    # The playbook's risk tiers carry no text of their own (its off_limits name uses, not
+    # tiers), so the reason is the tier's meaning, said plainly.
+    return (f"{use_case_ref} is in the prohibited risk tier: a use of AI that may not be put into service "
+            "at all (the EU AI Act's unacceptable risk), so it cannot be approved.")
+
+
+def _check_not_prohibited(record: UseCase, values: dict[str, Any], errors: dict[str, str]) -> None:
+    """A use case is never approved while its risk tier is prohibited, whichever of the two moves."""
+    status, tier = values.get("status", record.status), values.get("risk_tier", record.risk_tier)
+    if (status, tier) == (record.status, record.risk_tier):
+        return  # an edit of other fields leaves standing what it did not touch
+    if status != APPROVED or tier != PROHIBITED or "status" in errors:
+        return
+    reason = _prohibited(ref(USECASE, record.id))
+    if status != record.status:
+        errors["status"] = f"{reason} Reject it, or correct its risk tier if it was set by mistake."
+    else:
+        errors["risk_tier"] = (f"{reason} It is approved now: set its status to rejected or retired "
+                               "in the same edit.")
 
 
 def _check_vendor_people(values: dict[str, Any], errors: dict[str, str], *, authority: Authority,

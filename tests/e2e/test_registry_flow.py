@@ -181,6 +181,17 @@ def test_only_a_governor_other_than_the_owner_approves_a_use_case(slack, fake_sl
         assert s.get(UseCase, 1).status == "approved"
 
 
+def test_a_prohibited_use_case_cannot_be_approved_through_the_form(slack, fake_slack, db):
+    new_use_case(slack, fake_slack, {"risk_tier": "prohibited"})
+    view_id, view = open_form(slack, fake_slack, "/ai-usecase", "edit 1", GOVERNOR, "usecase_edit")
+    refused = submit(slack, view_id, view, {"status": "approved"}, GOVERNOR)
+    assert refused["errors"]["status"].startswith(
+        "UC-1 is in the prohibited risk tier: a use of AI that may not be put into service at all "
+        "(the EU AI Act's unacceptable risk), so it cannot be approved.")
+    with db.session() as s:
+        assert s.get(UseCase, 1).status == "proposed"
+
+
 def test_people_who_do_not_keep_a_record_cannot_open_its_edit_form(slack, fake_slack):
     new_use_case(slack, fake_slack)
     slack.command("/ai-usecase", "edit 1", user_id=REVIEWER)

@@ -13,6 +13,7 @@ from registry_world import (
     review,
 )
 
+from models.registry import UseCase
 from services import registry
 from services.registry import RegistryInputError
 
@@ -49,6 +50,16 @@ def test_an_overdue_review_is_named(db, now, words):
     edit(db, "usecase", uc, {"status": "approved"}, by=GOV)
     got = check(db, uc, now)
     assert (got["warning"], got["current"], got["sound"]) == (words, False, False)
+
+
+def test_an_approved_use_case_in_the_prohibited_tier_is_no_basis(db):
+    # Approved before approving a prohibited one was refused: the data may still hold it.
+    uc = new_usecase(db)
+    edit(db, "usecase", uc, {"status": "approved"}, by=GOV)
+    with db.session() as s:
+        s.get(UseCase, uc).risk_tier = "prohibited"
+    got = check(db, uc, T0 + DAY)
+    assert (got["warning"], got["current"], got["sound"]) == (f"UC-{uc} is in the prohibited risk tier", False, False)
 
 
 def test_relying_on_an_unreviewed_vendor_is_named_but_still_sound(db):

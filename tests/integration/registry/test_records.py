@@ -205,6 +205,31 @@ def test_only_a_governor_who_does_not_own_it_approves_a_use_case(db):
     assert changes(db, "usecase", uc) == [("status", "proposed", "approved", GOV)]
 
 
+PROHIBITED_WHY = ("is in the prohibited risk tier: a use of AI that may not be put into service at all "
+                  "(the EU AI Act's unacceptable risk), so it cannot be approved.")
+
+
+@pytest.mark.parametrize("raw", [{"status": "approved"}, {"status": "approved", "risk_tier": "prohibited"}])
+def test_a_prohibited_use_case_is_never_approved(db, raw):
+    uc = new_usecase(db, risk_tier="prohibited" if "risk_tier" not in raw else "high")
+    before = counts(db)
+    error = refused(edit, db, "usecase", uc, raw, by=GOV)
+    assert error.errors == {"status": f"UC-{uc} {PROHIBITED_WHY} Reject it, or correct its risk tier if it was "
+                                      "set by mistake."}
+    assert counts(db) == before
+    assert edit(db, "usecase", uc, {"status": "rejected", "risk_tier": "prohibited"}, by=GOV)[0].status == "rejected"
+
+
+def test_an_approved_use_case_found_prohibited_leaves_approval_in_the_same_edit(db):
+    uc = new_usecase(db)
+    edit(db, "usecase", uc, {"status": "approved"}, by=GOV)
+    error = refused(edit, db, "usecase", uc, {"risk_tier": "prohibited"}, by=OWNER)
+    assert error.errors == {"risk_tier": f"UC-{uc} {PROHIBITED_WHY} It is approved now: set its status to "
+                                         "rejected or retired in the same edit."}
+    got, changed = edit(db, "usecase", uc, {"risk_tier": "prohibited", "status": "retired"}, by=OWNER)
+    assert (got.status, got.risk_tier) == ("retired", "prohibited") and {"status", "risk_tier"} <= set(changed)
+
+
 def test_a_keeper_may_retire_a_use_case_by_editing_its_status(db):
     uc = new_usecase(db)
     edit(db, "usecase", uc, {"status": "retired"}, by=OWNER)
