@@ -10,13 +10,14 @@ one transaction: with two clock processes, one inserts the row and the other sen
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import exists, literal
 from sqlmodel import select
 
+from bot.slack_answers import UnexpectedAnswer, describe, field
 from models.registry import DigestRun, DigestSubscriber
 from services import audit, outbox
 from services.registry import digest
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 CATCH_UP = timedelta(hours=12)
 # One deployment serves one workspace: its digest's row is ("team", week).
 TEAM = "team"
+# How long a digest goes without its App Home link before Slack is asked for it again.
+LINK_RETRY = timedelta(hours=1)
+_SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")
 # The row whose due_at says since when digests are owed (see DigestJob._since).
 SINCE = "since"
 
@@ -36,18 +40,36 @@ class DigestJob:
         self.services = services
         self.client = client
         self._link: str | None = None
+        self._link_problem: str | None = None
+        self._link_retry_at: datetime | None = None
         self._started: datetime | None = None
 
     async def home_link(self) -> str | None:
-        """The App Home deep link, from auth.test and bots.info (asked until they answer);
-        without it the digest still goes out and names the Home tab in words."""
-        if self._link is None:
-            try:
-                me = await self.client.auth_test()
-                bot = await self.client.bots_info(bot=me["bot_id"])
-                self._link = f"slack://app?team={me['team_id']}&id={bot['bot']['app_id']}&tab=home"
-            except (TimeoutError, SlackApiError, KeyError, OSError) as exc:
-                log.warning("digest: could not ask Slack for the App Home link (%s)", exc)
+        """The App Home deep link, from auth.test and bots.info; without it the digest still
+        goes out and names the Home tab in words. Whatever Slack answers, the digest is not
+        held: a failed ask is logged once (until it fails differently) and tried again after
+        LINK_RETRY."""
+        now = self.services.clock.now()
+        if self._link is not None or (self._link_retry_at is not None and now < self._link_retry_at):
+            return self._link
+        try:
+            me = await self.client.auth_test()
+            team = field(me, "auth.test", "team_id")
+            bot = await self.client.bots_info(bot=field(me, "auth.test", "bot_id"))
+            app = field(bot, "bots.info", "bot", "app_id")
+            if not (_SLACK_ID.fullmatch(team) and _SLACK_ID.fullmatch(app)):
+                raise UnexpectedAnswer(f"team {team[:40]!r} or app {app[:40]!r} is not a Slack id")
+        except Exception as exc:  # the link is a nicety: no answer may stop the digest
+            problem = describe(exc)
+            if problem != self._link_problem:
+                log.warning("digest: no App Home link, so the digest names the Home tab in words; "
+                            "asking Slack again in %s (%s)", LINK_RETRY, problem)
+                self._link_problem = problem
+            self._link_retry_at = now + LINK_RETRY
+            return None
+        if self._link_problem is not None:
+            log.info("digest: Slack answered with the App Home link after all")
+        self._link = f"slack://app?team={team}&id={app}&tab=home"
         return self._link
 
     async def prepare(self) -> None:
@@ -82,7 +104,7 @@ class DigestJob:
             with services.db.session() as s:
                 if not digest.claim(s, scope=TEAM, week=week, due_at=due, now=now):
                     return digest.subscribers(s)  # each personal digest is claimed on its own
-                content = digest.build(s, now=now, soon=soon, group_members=members)
+                content = digest.build(s, now=now, soon=soon, group_members=members, tz=pb.tz)
                 outbox.enqueue(s, key=f"digest:{TEAM}:{week}", method="chat.postMessage",
                                channel=pb.digest_channel(), template=digest.T_DIGEST,
                                payload={**content, "week": week, "home_link": link}, now=now)
@@ -93,7 +115,7 @@ class DigestJob:
 
         for user in await self.services.db.run(team_digest):
             await self.services.db.run(self._personal, user, week=week, due=due, now=now, soon=soon,
-                                    members=members, link=link)
+                                    members=members, link=link, tz=pb.tz)
 
     def _since(self, now: datetime) -> datetime:
         """When this database first had a digest schedule: digests are owed from there on,
@@ -116,11 +138,11 @@ class DigestJob:
             return s.exec(owed.limit(1)).first() is None
 
     def _personal(self, user: str, *, week: str, due: Any, now: Any, soon: timedelta, members: Any,
-                  link: str | None) -> None:
+                  link: str | None, tz: Any) -> None:
         with self.services.db.session() as s:
             if not digest.claim(s, scope=f"user:{user}", week=week, due_at=due, now=now):
                 return
-            content = digest.build(s, now=now, soon=soon, group_members=members, user=user)
+            content = digest.build(s, now=now, soon=soon, group_members=members, user=user, tz=tz)
             outbox.enqueue(s, key=f"digest:user:{user}:{week}", method="chat.postMessage", channel=user,
                            template=digest.T_DIGEST, payload={**content, "week": week, "home_link": link},
                            now=now)

@@ -303,6 +303,47 @@ def test_a_slack_hiccup_when_the_digest_is_due_does_not_send_it_twice(start_bot,
     assert [week_of(c) for c in digest_like_posts(fake_slack)] == [iso_week(monday), iso_week(monday + WEEK)]
 
 
+def test_bots_info_without_bot_still_sends_the_digest_and_says_so_once(start_bot, fake_slack, db, clock_file,
+                                                                       monday):
+    """Slack answering bots.info ok but without `bot`: every week's digest goes out, naming the Home
+    tab in words; the problem is logged once, not on every sweep; once Slack answers fully again the
+    link is back."""
+    for i in range(11):  # a full section: its "…and 1 more" line is where the link goes
+        sign_off(db, "code", title=f"Change {i:02d}", requester="U0DEV", now=monday - 20 * DAY + timedelta(hours=i))
+    fake_slack.inject_always("bots.info", Fault.answer({"ok": True}))
+    bot = start_bot()
+
+    def more_line(call) -> str:  # noqa: ANN001
+        return digest_sections(call.args["blocks"])["waiting"]["more"]
+
+    def link_warnings() -> list[dict]:
+        return bot.log_records(lambda r: "no App Home link" in r.get("message", ""))
+
+    set_clock(clock_file, monday + JUST_AFTER)
+    [first] = wait_team_digests(fake_slack, 1)
+    assert more_line(first) == "…and 1 more: see Countersign's *Home* tab."
+    subscribe_late(bot, fake_slack, "U0LATE")  # later runs of the job went through the week
+    set_clock(clock_file, monday + WEEK + JUST_AFTER)  # past the retry: Slack is asked again, answers the same
+    second = wait_team_digests(fake_slack, 2)[1]
+    assert more_line(second) == "…and 1 more: see Countersign's *Home* tab."
+    fake_slack._poll(lambda: personal_digest_calls(fake_slack, "U0LATE"), 2, 20, "U0LATE's second digest")
+    assert len(fake_slack.calls_to("bots.info")) == 2
+    [warning] = bot.wait_for_log(lambda r: "no App Home link" in r.get("message", ""), what="the warning")
+    assert "bots.info answered without bot" in warning["message"]
+    assert warning["level"] == "WARNING"
+    assert bot.log_records(lambda r: r.get("level") in ("ERROR", "CRITICAL")) == []
+
+    fake_slack.clear_faults()
+    set_clock(clock_file, monday + 2 * WEEK + JUST_AFTER)
+    third = wait_team_digests(fake_slack, 3)[2]
+    assert more_line(third) == f"…and 1 more: see <{HOME_LINK}|App Home>."
+    bot.wait_for_log(lambda r: "App Home link after all" in r.get("message", ""), what="the recovery line")
+    assert len(link_warnings()) == 1
+    drained(fake_slack, db)
+    assert [week_of(c) for c in team_digest_calls(fake_slack)] == [
+        iso_week(monday), iso_week(monday + WEEK), iso_week(monday + 2 * WEEK)]
+
+
 @pytest.mark.postgres
 def test_two_clock_processes_on_postgresql_send_one_digest_a_week(start_bot, fake_slack, db, clock_file, monday,
                                                                    postgres_base_url):

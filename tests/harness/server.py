@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -106,6 +108,32 @@ class BotProcess:
     def output(self) -> str:
         return "\n".join(p.read_text(errors="replace")
                          for p in sorted(self.workdir.glob(f"{self.name}-run*.log")))
+
+    def log_records(self, match: Callable[[dict], bool] = lambda _: True) -> list[dict]:
+        """The JSON log lines (LOG_FORMAT=json) written so far that `match`; others are skipped."""
+        records = []
+        for line in self.output().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and match(record):
+                records.append(record)
+        return records
+
+    def wait_for_log(self, match: Callable[[dict], bool], count: int = 1,
+                     timeout: float = 10.0, what: str = "matching log lines") -> list[dict]:
+        """Every JSON log line that matches, once at least `count` are written; AssertionError
+        after `timeout`. A line is written after the work it reports: never read it unwaited."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.log_records(match)
+            if len(found) >= count:
+                return found
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"expected {count} {what} within {timeout}s, got {len(found)}; "
+                                     f"log:\n{self.output()[-4000:]}")
+            time.sleep(0.05)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks run, as in a crash."""
