@@ -25,6 +25,7 @@ from bot import metrics
 from bot.clock import Clock
 from blocks.templates import TEMPLATES
 from bot.db import Database
+from bot.slack_answers import UnexpectedAnswer, error_code, field
 from models.outbox import FAILED, OutboxMessage
 from services import outbox
 
@@ -162,6 +163,9 @@ class Dispatcher:
             except _AlreadyDone as done:
                 log.info("outbox %s (%s): %s, so it is done", msg.key, msg.method, done)
                 response = {"ok": True, "already": str(done)}
+            if msg.method == "chat.postMessage" and not isinstance(response.get("ts"), str):
+                # Posted, but replies and updates need its ts: the next attempt finds it by key.
+                raise _Retry("chat.postMessage answered ok without a ts", after=None, maybe_sent=True)
             await self._record_sent(msg, response)
         except _Permanent as exc:
             await self._record_failed(msg, str(exc))
@@ -208,13 +212,12 @@ class Dispatcher:
     @staticmethod
     def _classify(exc: SlackApiError) -> Exception:
         status = exc.response.status_code
-        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        error = error_code(exc)  # whatever the answer holds, a string or None
         if status == 429 or error == "ratelimited":
-            retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
-                "retry-after")
-            after = float(retry_after) if retry_after else None
+            headers = exc.response.headers or {}
+            retry_after = headers.get("Retry-After") or headers.get("retry-after")
             # A 429 is Slack saying it did not process the call.
-            return _Retry("ratelimited", after=after, maybe_sent=False)
+            return _Retry("ratelimited", after=_seconds(retry_after), maybe_sent=False)
         if status >= 500:
             return _Retry(f"HTTP {status}", after=None, maybe_sent=True)
         if error in TRANSIENT_ERRORS:
@@ -231,7 +234,7 @@ class Dispatcher:
         try:
             if channel.startswith(("U", "W")):
                 opened = await self.client.conversations_open(users=channel)
-                channel = opened["channel"]["id"]
+                channel = field(opened, "conversations.open", "channel", "id")
             # No attempt began before the row was created; the margin absorbs clock skew
             # between this host and Slack.
             oldest = f"{msg.created_at.timestamp() - CLOCK_SKEW_MARGIN:.6f}"
@@ -242,6 +245,12 @@ class Dispatcher:
             else:
                 page = await self.client.conversations_history(
                     channel=channel, oldest=oldest, include_all_metadata=True, limit=200)
+            messages = field(page, "conversations.replies" if args.get("thread_ts")
+                             else "conversations.history", "messages", kind=list)
+        except UnexpectedAnswer as exc:
+            # Slack answered, just not as documented: asking again would get the same answer.
+            log.warning("could not check whether outbox %s was posted: %s", msg.key, exc)
+            return None
         except (SlackApiError, TimeoutError, aiohttp.ClientError, OSError) as exc:
             verdict = self._classify(exc) if isinstance(exc, SlackApiError) else _Retry(
                 f"{type(exc).__name__}: {exc}", after=None, maybe_sent=True)
@@ -254,19 +263,25 @@ class Dispatcher:
             # posting again is the lesser harm than never.
             log.warning("could not check whether outbox %s was posted: %s", msg.key, exc)
             return None
-        for message in page.get("messages", []):
-            meta = message.get("metadata") or {}
-            if (meta.get("event_type") == METADATA_EVENT
-                    and (meta.get("event_payload") or {}).get("key") == msg.key):
+        for message in messages:
+            meta = message.get("metadata") if isinstance(message, dict) else None
+            stamped = meta.get("event_payload") if isinstance(meta, dict) else None
+            if (isinstance(stamped, dict) and meta.get("event_type") == METADATA_EVENT
+                    and stamped.get("key") == msg.key and isinstance(message.get("ts"), str)):
                 return {"ok": True, "channel": channel, "ts": message["ts"]}
         return None
 
     async def _record_sent(self, msg: OutboxMessage, response: dict[str, Any]) -> None:
         now = self.clock.now()
-        channel = response.get("channel") or (response.get("view") or {}).get("id")
+        channel = response.get("channel")
         if isinstance(channel, dict):  # conversations.* answer with the whole channel
             channel = channel.get("id")
+        if not (isinstance(channel, str) and channel):
+            view = response.get("view")
+            channel = view.get("id") if isinstance(view, dict) else None
         ts = response.get("ts") or response.get("message_ts")
+        channel = channel if isinstance(channel, str) else None
+        ts = ts if isinstance(ts, str) else None
         kept = {k: v for k, v in response.items() if k in ("channel", "ts", "view", "message_ts")}
 
         def record() -> None:
@@ -308,3 +323,12 @@ class Dispatcher:
 
         await self.db.run(record)
         metrics.OUTBOX_FAILED.labels(msg.method).inc()
+
+
+def _seconds(header: str | None) -> float | None:
+    """A Retry-After of seconds; None when absent or not a sane number of them."""
+    try:
+        seconds = float(header) if header else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 86400 else None

@@ -323,7 +323,7 @@ class FakeSlack:
         if fault.kind == "server_error":
             return web.json_response({"ok": False, "error": "internal_error"}, status=fault.status)
         if fault.kind == "answer":
-            return web.json_response(fault.body, status=fault.status)
+            return web.json_response(fault.body, status=fault.status, headers=fault.headers)
         if fault.kind == "drop":
             request.transport.abort()
             return web.Response()  # never written: the connection is gone

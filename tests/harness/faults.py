@@ -17,6 +17,7 @@ class Fault:
     retry_after: int = 0
     seconds: float = 0.0
     body: Any = None
+    headers: Any = None
 
     @classmethod
     def rate_limited(cls, retry_after: int = 1) -> "Fault":
@@ -45,7 +46,8 @@ class Fault:
         return cls("hang", applies=True)
 
     @classmethod
-    def answer(cls, body: Any, *, status: int = 200, apply: bool = False) -> "Fault":
+    def answer(cls, body: Any, *, status: int = 200, headers: dict[str, str] | None = None,
+               apply: bool = False) -> "Fault":
         """Answer with `body` (any JSON value) instead of what Slack documents: a missing key,
         a wrong type, ok:false with an error nobody knows. apply=True: the side effect happens."""
-        return cls("answer", applies=apply, status=status, body=body)
+        return cls("answer", applies=apply, status=status, body=body, headers=headers)

@@ -237,6 +237,15 @@ async def test_answer_plays_a_body_slack_does_not_document(fake):
     assert (await client.bots_info(bot="BBOT"))["bot"]["app_id"]  # one call per fault
 
 
+async def test_answer_can_carry_headers(fake):
+    fake.inject("auth.test", Fault.answer({"ok": False, "error": "ratelimited"}, status=429,
+                                          headers={"Retry-After": "soon"}))
+    with pytest.raises(SlackApiError) as limited:
+        await web_client(fake).auth_test()
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "soon"
+
+
 async def test_follow_clock_stamps_messages_by_the_given_time(fake):
     fake.follow_clock(lambda: 2_000_000_000.5)
     client = web_client(fake)

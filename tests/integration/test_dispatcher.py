@@ -267,3 +267,81 @@ async def test_conversation_calls_record_the_channel_id_and_already_done_counts_
             pass
         assert row(db, key).status == SENT
     assert [c.args["users"] for c in fake.calls_to("conversations.invite")] == ["U0SOMEONE"] * 2
+
+
+@pytest.mark.parametrize("answer", [{"ok": False, "error": "never_heard_of_it"},
+                                    {"ok": False, "error": {"not": "a string"}},
+                                    {"ok": False}],
+                         ids=["unknown-error", "error-not-a-string", "no-error"])
+async def test_a_refusal_slack_never_documented_fails_that_message_alone(db, fake, clock,
+                                                                         make_dispatcher, answer):
+    fake.inject("chat.postMessage", Fault.answer(answer))
+    owe(db, clock, "odd", channel="C0GOV")
+    owe(db, clock, "fine", channel="C0OTHER", text="still delivered")
+    d = make_dispatcher()
+    while await d.run_once():
+        pass
+    assert row(db, "odd").status == FAILED
+    assert row(db, "fine").status == SENT
+    assert [m["text"] for m in fake.messages("C0OTHER")] == ["still delivered"]
+
+
+async def test_a_429_whose_retry_after_is_not_seconds_is_retried_by_back_off(db, fake, clock,
+                                                                            make_dispatcher):
+    fake.inject("chat.postMessage", Fault.answer({"ok": False, "error": "ratelimited"}, status=429,
+                                                 headers={"Retry-After": "soon"}))
+    d = make_dispatcher()
+    owe(db, clock, "k1")
+    await d.run_once()
+    r = row(db, "k1")
+    # A 429 was not processed: no look-up before the retry, which comes after the back-off.
+    assert r.status == PENDING and not r.maybe_sent
+    assert r.next_attempt_at == T0 + timedelta(seconds=2)
+    clock.advance(timedelta(seconds=2))
+    await d.run_once()
+    assert row(db, "k1").status == SENT
+    assert fake.calls_to("conversations.history") == []
+
+
+async def test_a_post_answered_without_its_ts_is_found_by_its_key_not_posted_again(
+        db, fake, clock, make_dispatcher):
+    fake.inject("chat.postMessage", Fault.answer({"ok": True}, apply=True))
+    d = make_dispatcher()
+    owe(db, clock, "k1")
+    await d.run_once()
+    r = row(db, "k1")
+    assert r.status == PENDING and r.maybe_sent and "without a ts" in r.last_error
+    clock.advance(timedelta(seconds=2))
+    await d.run_once()
+    [msg] = fake.messages("C0GOV")
+    assert (row(db, "k1").status, row(db, "k1").result_ts) == (SENT, msg["ts"])
+    assert len(fake.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize(("method", "answer"), [
+    ("conversations.history", {"ok": True, "messages": None}),
+    ("conversations.history", {"ok": True, "messages": [None, "x", {"metadata": "nope"},
+                                                        {"metadata": {"event_payload": "k1"}}]}),
+    ("conversations.open", {"ok": True, "channel": None}),
+], ids=["messages-null", "messages-junk", "open-without-channel"])
+async def test_a_look_up_answered_oddly_posts_again_rather_than_never(db, fake, clock, make_dispatcher,
+                                                                     method, answer):
+    fake.inject("chat.postMessage", Fault.server_error(500))
+    fake.inject_always(method, Fault.answer(answer))
+    d = make_dispatcher()
+    owe(db, clock, "k1", channel="U0DM")
+    await d.run_once()
+    clock.advance(timedelta(seconds=2))
+    await d.run_once()
+    assert row(db, "k1").status == SENT
+    assert len(fake.messages("U0DM")) == 1
+
+
+async def test_a_publish_answered_with_a_view_of_another_shape_is_delivered(db, fake, clock,
+                                                                           make_dispatcher):
+    fake.inject("views.publish", Fault.answer({"ok": True, "view": "not an object"}, apply=True))
+    owe(db, clock, "home", channel=None, method="views.publish",
+        payload={"user_id": "U0USER", "view": {"type": "home", "blocks": []}})
+    await make_dispatcher().run_once()
+    r = row(db, "home")
+    assert r.status == SENT and r.result_channel is None
