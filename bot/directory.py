@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack_answers import UnexpectedAnswer, describe, error_code, field
 from services import playbook_changes
 from services.playbook import Playbook
 
@@ -46,12 +47,14 @@ class GroupDirectory:
             return cached[1]
         try:
             response = await self.client.usergroups_users_list(usergroup=usergroup_id)
-        except SlackApiError as exc:
+            users = field(response, "usergroups.users.list", "users", kind=list)
+            if not all(isinstance(user, str) and user for user in users):
+                raise UnexpectedAnswer("usergroups.users.list answered users that are not ids")
+        except (SlackApiError, UnexpectedAnswer) as exc:
             if cached is not None:  # a stale answer beats none while Slack is unhappy
-                log.warning("usergroup %s: using cached members: %s", usergroup_id, exc)
+                log.warning("usergroup %s: using cached members: %s", usergroup_id, describe(exc))
                 return cached[1]
             raise
-        users = list(response.get("users") or [])
         self._cache[usergroup_id] = (self._monotonic(), users)
         return users
 
@@ -67,7 +70,10 @@ class GroupDirectory:
             try:
                 users = await self.usergroup_members(group.usergroup)  # type: ignore[arg-type]
             except SlackApiError as exc:
-                problems[name] = f"user group {group.usergroup}: {exc.response.get('error')}"
+                problems[name] = f"user group {group.usergroup}: {error_code(exc)}"
+                return
+            except UnexpectedAnswer as exc:
+                problems[name] = f"user group {group.usergroup}: {exc}"
                 return
             except Exception as exc:  # network trouble: say so rather than guess
                 problems[name] = f"user group {group.usergroup}: {type(exc).__name__}"

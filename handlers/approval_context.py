@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.slack_answers import UnexpectedAnswer
 from services import approvals
 
 
@@ -17,7 +18,7 @@ async def snapshot_members(services: Any, policy: dict[str, Any]) -> dict[str, l
             try:
                 members[group["name"]] = await services.directory.usergroup_members(
                     group["usergroup"])
-            except SlackApiError:
+            except (SlackApiError, UnexpectedAnswer):
                 members[group["name"]] = []  # unresolvable: nobody from it may decide
         else:
             members[group["name"]] = list(group.get("members") or [])
