@@ -1,13 +1,19 @@
-"""Global Bolt middleware: services in the context, log fields, and retry de-duplication."""
+"""Global Bolt middleware: services in the context, log fields, and retry de-duplication
+(a delivery claimed before its listener, settled after it: services/inbound)."""
 
 from __future__ import annotations
 
 import logging
+import os
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.listener.async_listener_completion_handler import (
+    AsyncCustomListenerCompletionHandler,
+)
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -17,6 +23,8 @@ from services import inbound
 log = logging.getLogger(__name__)
 
 Next = Callable[[], Awaitable[None]]
+CLAIM = "countersign_delivery_claim"  # context keys: (key, owner) of the claimed delivery
+FAILED = "countersign_listener_failed"
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
@@ -54,24 +62,56 @@ def install(app: AsyncApp, services: Any) -> None:
         await next()
 
     async def drop_redeliveries(
-        body: dict[str, Any], request: AsyncBoltRequest, next: Next
+        body: dict[str, Any], request: AsyncBoltRequest, context: AsyncBoltContext, next: Next
     ) -> BoltResponse | None:
         key = delivery_key(body)
         if key is None:
             await next()
             return None
+        owner = f"{os.getpid()}:{uuid.uuid4().hex}"
 
-        def remember() -> bool:
+        def take() -> bool:
             with services.db.session() as s:
-                return inbound.first_delivery(s, key=key, now=services.clock.now())
+                return inbound.claim(s, key=key, owner=owner, now=services.clock.now())
 
-        if await services.db.run(remember):
+        if await services.db.run(take):
+            context[CLAIM] = (key, owner)
             await next()
             return None
         retry = request.headers.get("x-slack-retry-num", ["?"])[0]
         log.info("dropping a repeated Slack delivery %s (retry %s)", key, retry)
         return BoltResponse(status=200, body="")
 
+    async def settle_delivery(request: AsyncBoltRequest) -> None:
+        """After the listener, whichever way it ended (Bolt's completion handler)."""
+        claim = request.context.get(CLAIM)
+        if claim is None:
+            return
+        key, owner = claim
+        completed = not request.context.get(FAILED)
+
+        def settle() -> bool:
+            with services.db.session() as s:
+                return inbound.settle(s, key=key, owner=owner, completed=completed)
+
+        try:
+            settled = await services.db.run(settle)
+        except Exception:  # the claim's lease ends it all the same
+            log.exception("could not settle Slack delivery %s", key)
+            return
+        if not settled:
+            log.warning("Slack delivery %s was taken over before its listener ended", key)
+
     app.middleware(provide_services)
     app.middleware(bind_log_fields)
     app.middleware(drop_redeliveries)
+    # Global middleware runs before the listener (its next() only marks the chain as passed),
+    # so the end of a listener is seen here. Bolt has no public setter for it; app.error()
+    # sets its sibling, the error handler, the same way.
+    app._async_listener_runner.listener_completion_handler = AsyncCustomListenerCompletionHandler(
+        logger=app.logger, func=settle_delivery)
+
+
+def listener_failed(context: AsyncBoltContext) -> None:
+    """Called by the error handler: the claimed delivery is released, not done."""
+    context[FAILED] = True

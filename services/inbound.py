@@ -1,30 +1,65 @@
-"""First-seen record of Slack deliveries, so a retried request is taken once."""
+"""Slack deliveries claimed while handled, so a retried request is taken once — and still
+taken when the first delivery's listener failed or its process died.
+
+A claim is a row: inserted as `started` with an owner and a lease (the unique key decides
+between processes), settled `done` when the listener completed or `released` when it failed.
+A redelivery of a done one is dropped; of a started one within its lease too (the first is
+still working); past the lease, or once released, a compare-and-set hands it to the
+redelivery. Settling checks the owner, so a worker that lost its lease changes nothing.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from models.inbound import InboundDelivery
+from models.inbound import DONE, RELEASED, STARTED, InboundDelivery
+
+# Longer than a listener takes, even with the Web API's in-call retries; shorter than the
+# minute before Slack's second retry of an event, so a delivery whose process died is
+# taken by that retry.
+LEASE = timedelta(seconds=45)
+RETENTION = timedelta(days=2)
+KEY_MAX = 128
 
 
-def first_delivery(session: Session, *, key: str, now: datetime) -> bool:
-    """True the first time `key` is seen; the unique key decides races between processes."""
-    session.add(InboundDelivery(key=key[:128], received_at=now))
+def claim(session: Session, *, key: str, owner: str, now: datetime,
+          lease: timedelta = LEASE) -> bool:
+    """True when this delivery is ours to handle; False when it is another's or done."""
+    key = key[:KEY_MAX]
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(InboundDelivery(key=key, received_at=now, status=STARTED, owner=owner,
+                                        lease_until=now + lease))
+        return True
     except IntegrityError:
-        session.rollback()
-        return False
-    return True
+        pass
+    taken = session.exec(
+        update(InboundDelivery)
+        .where(col(InboundDelivery.key) == key)
+        .where(or_(col(InboundDelivery.status) == RELEASED,
+                   (col(InboundDelivery.status) == STARTED)
+                   & (col(InboundDelivery.lease_until) <= now)))
+        .values(status=STARTED, owner=owner, lease_until=now + lease)
+    )
+    return taken.rowcount == 1
+
+
+def settle(session: Session, *, key: str, owner: str, completed: bool) -> bool:
+    """Done (completed) or released (failed), if our claim still stands."""
+    result = session.exec(
+        update(InboundDelivery)
+        .where(col(InboundDelivery.key) == key[:KEY_MAX])
+        .where(col(InboundDelivery.owner) == owner)
+        .where(col(InboundDelivery.status) == STARTED)
+        .values(status=DONE if completed else RELEASED, lease_until=None)
+    )
+    return result.rowcount == 1
 
 
 def forget_older_than(session: Session, *, cutoff: datetime) -> int:
-    result = session.exec(delete(InboundDelivery).where(InboundDelivery.received_at < cutoff))
+    result = session.exec(delete(InboundDelivery).where(col(InboundDelivery.received_at) < cutoff))
     return result.rowcount
-
-
-RETENTION = timedelta(days=2)
