@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -19,9 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import logs, metrics
+from bot import logs, metrics, slack_endpoint
 from bot.api import api_routes
 from bot.bootstrap import Services, background
+from bot.slack_endpoint import SlackEndpoint
 
 log = logging.getLogger("countersign.http")
 
@@ -55,7 +55,9 @@ class RequestContext:
             latency = time.perf_counter() - started
             path = scope.get("path", "")
             if path == "/slack/events":
-                metrics.SLACK_REQUESTS.labels(logs.current("action") or "unknown", str(status)).inc()
+                # Labelled by names we defined (SlackEndpoint), never by request content.
+                label = scope.get(slack_endpoint.LABEL, slack_endpoint.UNVERIFIED)
+                metrics.SLACK_REQUESTS.labels(label, str(status)).inc()
                 metrics.ACK_LATENCY.observe(latency)
             if path not in ("/healthz", "/metrics"):
                 log.info("%s %s %d", scope.get("method"), path, status,
@@ -64,10 +66,7 @@ class RequestContext:
 
 
 def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool) -> Any:
-    handler = AsyncSlackRequestHandler(slack_app)
-
-    async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+    slack_events = SlackEndpoint(slack_app, services.settings.secret("SLACK_SIGNING_SECRET")).handle
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"ok": True})
