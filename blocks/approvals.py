@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from blocks import values
 from blocks.text import clip, escape, link, md, mention
 
 # Action ids, shared with handlers/actions/approvals.py.
@@ -50,9 +51,10 @@ def action_value(view: dict[str, Any]) -> str:
     return f"{view['id']}:{view['revision']}"
 
 
-def parse_action_value(value: str) -> tuple[int, int]:
-    request_id, _, revision = value.partition(":")
-    return int(request_id), int(revision)
+def parse_action_value(value: object) -> tuple[int, int]:
+    """(request id, revision) from action_value's text; ButtonValueError for anything else."""
+    request_id, revision = values.parts(value, 2)
+    return values.record_id(request_id), values.number(revision)
 
 
 def policy_line(view: dict[str, Any]) -> str:

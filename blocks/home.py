@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from blocks import values
 from blocks.approvals import (
     APPROVE,
     CHANGES,
@@ -39,6 +40,15 @@ HOME_RECORDS = 10
 HOME_VENDORS = 5
 HOME_INCIDENTS = 5
 PAGE = "home_page"
+PAGED = {"records": HOME_RECORDS, "vendors": HOME_VENDORS, "incidents": HOME_INCIDENTS}  # section → page size
+
+
+def parse_page_value(value: object) -> tuple[str, int]:
+    """(section, offset) from a pager button; ButtonValueError for anything else."""
+    section, offset = values.parts(value, 2)
+    if section not in PAGED:
+        raise values.ButtonValueError(f"{section[:20]!r} is not a paged section")
+    return section, values.number(offset, low=0)
 
 
 

@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from blocks import values
 from blocks.text import channel, clip, escape, link, md, mention
 
 ACK = "incident_ack"
@@ -54,6 +55,7 @@ STATUS_WORDS = {
 TITLE_MAX = 150
 DESCRIPTION_MAX = 3000
 UPDATE_MAX = 3000
+SNOOZE_CHOICES = {30: "30m", 60: "1h", 120: "2h"}  # minutes → button label
 
 
 
@@ -235,9 +237,23 @@ def incident_update_reminder(view: dict[str, Any]) -> dict[str, Any]:
     return _payload(text, [SectionBlock(text=md(text)), ActionsBlock(
         block_id=f"remind-{value}", elements=[
             ButtonElement(text="Post update", action_id=UPDATE, value=value, style="primary"),
-            ButtonElement(text="Snooze 30m", action_id=SNOOZE, value=f"{value}:30"),
-            ButtonElement(text="Snooze 1h", action_id=SNOOZE, value=f"{value}:60"),
-            ButtonElement(text="Snooze 2h", action_id=SNOOZE, value=f"{value}:120")])])
+            *(ButtonElement(text=f"Snooze {label}", action_id=SNOOZE, value=f"{value}:{minutes}")
+              for minutes, label in SNOOZE_CHOICES.items())])])
+
+
+def parse_incident_value(value: object) -> int:
+    """The incident id an incident button carries; ButtonValueError for anything else."""
+    [incident_id] = values.parts(value, 1)
+    return values.record_id(incident_id)
+
+
+def parse_snooze_value(value: object) -> tuple[int, int]:
+    """(incident id, minutes) from a Snooze button: only the choices we offer."""
+    incident_id, minutes = values.parts(value, 2)
+    chosen = values.number(minutes)
+    if chosen not in SNOOZE_CHOICES:
+        raise values.ButtonValueError(f"{chosen} minutes is not a snooze we offer")
+    return values.record_id(incident_id), chosen
 
 
 TEMPLATES = {

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from blocks import values
 from blocks.text import clip, escape, md, mention
 from services.registry import fields
 
@@ -182,6 +183,16 @@ def saved_message(view: dict[str, Any], *, created: bool, changed: list[str] = (
 
 def nudge_value(view: dict[str, Any]) -> str:
     return f"{view['kind']}:{view['id']}:{view['tag']}"
+
+
+def parse_record_value(value: object) -> tuple[str, int, str]:
+    """(kind, id, tag) from a record button's `kind:id` or a nudge's `kind:id:tag` (the tag
+    keeps its colons); ButtonValueError for anything else."""
+    text = value if isinstance(value, str) else ""
+    kind, raw_id, *tag = values.parts(text, 3 if text.count(":") >= 2 else 2, rest=True)
+    if kind not in LABELS:
+        raise values.ButtonValueError(f"{kind[:20]!r} is not a kind of record")
+    return kind, values.record_id(raw_id), tag[0] if tag else ""
 
 
 def registry_nudge(view: dict[str, Any]) -> dict[str, Any]:

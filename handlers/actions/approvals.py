@@ -48,7 +48,7 @@ class Click:
     @classmethod
     def of(cls, body: dict[str, Any], action: dict[str, Any], respond: Any, client: Any,
            context: Any) -> Click:
-        request_id, revision = parse_action_value(action["value"])
+        request_id, revision = parse_action_value(action.get("value"))
         return cls(context["services"], body, respond, client, request_id, revision)
 
     @property

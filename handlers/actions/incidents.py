@@ -16,6 +16,8 @@ from blocks.incidents import (
     TIMELINE,
     UNACK,
     UPDATE,
+    parse_incident_value,
+    parse_snooze_value,
     resolve_modal,
     timeline_answer,
     update_modal,
@@ -31,7 +33,7 @@ async def answer(body: dict[str, Any], respond: Any, client: Any, text: str) -> 
 
 
 def _incident_id(action: dict[str, Any]) -> int:
-    return int(action["value"].split(":")[0])
+    return parse_incident_value(action.get("value"))
 
 
 async def change(context: Any, fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -80,7 +82,7 @@ async def on_reopen(ack: Any, body: dict[str, Any], action: dict[str, Any], resp
 async def on_snooze(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
                     client: Any, context: Any) -> None:
     await ack()
-    incident_id, minutes = (int(x) for x in action["value"].split(":"))
+    incident_id, minutes = parse_snooze_value(action.get("value"))
     result = await change(context, escalation.snooze_updates, incident_id=incident_id,
                           user=body["user"]["id"], minutes=minutes)
     await answer(body, respond, client, result.message)

@@ -25,23 +25,13 @@ async def _answer(body: dict[str, Any], client: Any, respond: Any, context: Any,
         await respond(response_type="ephemeral", replace_original=False, text=text)
 
 
-def _parts(body: dict[str, Any]) -> tuple[str, int, str] | None:
-    """(kind, id, tag) from a button value `kind:id[:tag]` (the tag itself holds colons)."""
-    kind, _, rest = body["actions"][0].get("value", "").partition(":")
-    raw_id, _, tag = rest.partition(":")
-    if kind not in ("usecase", "vendor") or not raw_id.isdigit():
-        return None
-    return kind, int(raw_id), tag
-
-
 def _on_record(handler: Any) -> Any:
     """Ack the click, read which record its button names, and hand that on (a value that
-    names none was not one of our buttons: nothing to do)."""
+    names none is not one of our buttons: the presser is told, by handlers/errors)."""
     async def listener(ack: Any, body: dict[str, Any], client: Any, respond: Any, context: Any) -> None:
         await ack()
-        parts = _parts(body)
-        if parts is not None:
-            await handler(body, client, respond, context, *parts)
+        parts = registry_blocks.parse_record_value(body["actions"][0].get("value"))
+        await handler(body, client, respond, context, *parts)
     return listener
 
 

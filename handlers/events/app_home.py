@@ -17,18 +17,18 @@ from blocks.home import (
     HOME_VENDORS,
     HOME_WAITING,
     PAGE,
+    PAGED,
     home_view,
+    parse_page_value,
 )
 from services import approvals, registry
-
-SIZES = {"records": HOME_RECORDS, "vendors": HOME_VENDORS, "incidents": HOME_INCIDENTS}
 
 
 async def publish_home(client: AsyncWebClient, services: Any, user: str,
                        notice: str | None = None, pages: dict[str, int] | None = None) -> None:
     pb = services.playbook.current.playbook
     resolution = await services.directory.resolve(pb)
-    offsets = {name: max(0, (pages or {}).get(name, 0)) for name in SIZES}
+    offsets = {name: max(0, (pages or {}).get(name, 0)) for name in PAGED}
     now = services.clock.now()
     soon = pb.documentation.due_soon
 
@@ -58,17 +58,15 @@ async def publish_home(client: AsyncWebClient, services: Any, user: str,
 
 async def on_app_home_opened(event: dict[str, Any], client: AsyncWebClient,
                              context: Any) -> None:
-    if event.get("tab", "home") != "home":
-        return
+    if event.get("tab", "home") != "home" or not isinstance(event.get("user"), str):
+        return  # the Messages tab, or an event that names nobody to publish for
     await publish_home(client, context["services"], event["user"])
 
 
 async def on_page(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
     await ack()
-    section, _, offset = body["actions"][0].get("value", "").partition(":")
-    if section not in SIZES or not offset.isdigit():
-        return
-    await publish_home(client, context["services"], body["user"]["id"], pages={section: int(offset)})
+    section, offset = parse_page_value(body["actions"][0].get("value"))
+    await publish_home(client, context["services"], body["user"]["id"], pages={section: offset})
 
 
 def register(app: AsyncApp) -> None:
