@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import escalation
-from bot import migrate
+from bot import logs, migrate
 from bot.clock import Clock, OffsetFileClock, SystemClock
 from bot.clockwork import Clockwork
 from bot.digest_job import DigestJob
@@ -67,7 +67,8 @@ async def background(services: Services, *, with_clock: bool) -> AsyncIterator[N
     if clockwork is not None:
         await clockwork.start()
     watcher.start()
-    check = asyncio.create_task(_report_groups(services), name="group-check")
+    check = asyncio.create_task(_report_groups(services), name="group-check",
+                                context=logs.job_context("group-check"))
     try:
         yield
     finally:
@@ -130,7 +131,8 @@ def build_clockwork(services: Services) -> Clockwork:
 def _wake_on_commit(services: Services, clockwork: Clockwork) -> None:
     """A commit that owes Slack a message, or sets a timer, wakes the clock at once.
 
-    Commits happen in worker threads; the clock lives on the event loop.
+    Commits happen in worker threads, in the log context of whoever committed (often a
+    request); the clock lives on the event loop and gets a context of its own.
     """
 
     def after_commit(session) -> None:  # noqa: ANN001
@@ -140,8 +142,9 @@ def _wake_on_commit(services: Services, clockwork: Clockwork) -> None:
         if loop is None or loop.is_closed():
             return
         if owed:
-            loop.call_soon_threadsafe(clockwork.dispatcher.wake)
+            loop.call_soon_threadsafe(clockwork.dispatcher.wake, context=logs.job_context("clock-wake"))
         if due is not None:
-            loop.call_soon_threadsafe(clockwork.wake_timers_at, due)
+            loop.call_soon_threadsafe(clockwork.wake_timers_at, due,
+                                      context=logs.job_context("clock-wake"))
 
     services.db.on_commit(after_commit)

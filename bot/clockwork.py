@@ -4,6 +4,9 @@ APScheduler 3 keeps jobs in memory only (it cannot share a job store between
 processes), so nothing durable lives in it: timers are rows (services/timers.py)
 and the outbox is rows. The scheduler runs a frequent sweep as the safety net,
 a one-shot job at each known due time for punctuality, and housekeeping crons.
+
+Every job runs in a log context of its own (logs.as_job): APScheduler runs a job in
+whatever context woke it, and a commit inside a request wakes it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot import logs
 from bot.clock import Clock
 from bot.db import Database
 from bot.dispatcher import Dispatcher
@@ -51,6 +55,7 @@ class Clockwork:
         self.scheduler: AsyncIOScheduler | None = None
         self._dispatch_task: asyncio.Task | None = None
         self._led = False
+        self._failures: dict[str, logs.RepeatedFailures] = {}
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -65,21 +70,24 @@ class Clockwork:
                           "max_instances": 1},
         )
         now = datetime.now(UTC)
-        scheduler.add_job(self._refresh_leadership, IntervalTrigger(seconds=self.leader_refresh),
+        scheduler.add_job(self._job("leadership", self._refresh_leadership),
+                          IntervalTrigger(seconds=self.leader_refresh),
                           id="leadership", replace_existing=True)
-        scheduler.add_job(self._sweep, IntervalTrigger(seconds=self.sweep_interval),
+        scheduler.add_job(self._job("timer-sweep", self._sweep),
+                          IntervalTrigger(seconds=self.sweep_interval),
                           id="timer-sweep", replace_existing=True, next_run_time=now)
-        scheduler.add_job(self._prune, CronTrigger(hour=3, minute=17, timezone=UTC),
+        scheduler.add_job(self._job("prune-inbound", self._prune),
+                          CronTrigger(hour=3, minute=17, timezone=UTC),
                           id="prune-inbound", replace_existing=True)
         for name, job, interval in self.periodic:
-            scheduler.add_job(self._led_only(name, job), IntervalTrigger(seconds=interval), id=name,
-                              replace_existing=True, next_run_time=now)
+            scheduler.add_job(self._job(name, self._led_only(job)), IntervalTrigger(seconds=interval),
+                              id=name, replace_existing=True, next_run_time=now)
         scheduler.start()
         self.scheduler = scheduler
         self._dispatch_task = asyncio.create_task(
             self.dispatcher.run_forever(poll_interval=self.poll_interval,
                                         is_leader=lambda: self._led),
-            name="outbox-dispatcher",
+            name="outbox-dispatcher", context=logs.job_context("outbox-dispatcher"),
         )
         log.info("clock started (leader: %s)", self._led)
 
@@ -101,7 +109,7 @@ class Clockwork:
         if self.scheduler is None:
             return
         when = max(due, datetime.now(UTC))
-        self.scheduler.add_job(self._sweep, DateTrigger(run_date=when),
+        self.scheduler.add_job(self._job("timer-sweep", self._sweep), DateTrigger(run_date=when),
                                id=f"timer-at-{due.isoformat()}", replace_existing=True,
                                max_instances=3)
 
@@ -130,25 +138,36 @@ class Clockwork:
 
     async def _sweep_now(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.add_job(self._sweep, id="timer-sweep-now", replace_existing=True)
+            self.scheduler.add_job(self._job("timer-sweep", self._sweep), id="timer-sweep-now",
+                                   replace_existing=True)
 
     async def _sweep(self) -> None:
         if not self._led:
             return
-        try:
-            while await self.db.run(self.timers.sweep) > 0:
-                pass
-        except Exception:
-            log.exception("timer sweep failed")
+        while await self.db.run(self.timers.sweep) > 0:
+            pass
 
-    def _led_only(self, name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    def _led_only(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            if not self._led:
-                return
-            try:
+            if self._led:
                 await job()
-            except Exception:
-                log.exception("%s failed", name)
+        return run
+
+    def _job(self, name: str, work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """`work` as a scheduler job: in a log context of its own, and a failure logged once
+        while it repeats (the next run tries again) instead of on every run."""
+        failures = self._failures.setdefault(name, logs.RepeatedFailures(log, name))
+
+        async def guarded() -> None:
+            try:
+                await work()
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.succeeded()
+
+        async def run() -> None:
+            await logs.as_job(name, guarded)
         return run
 
     async def _prune(self) -> None:

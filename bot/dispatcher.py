@@ -21,7 +21,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import metrics
+from bot import logs, metrics
 from bot.clock import Clock
 from blocks.templates import TEMPLATES
 from bot.db import Database
@@ -94,13 +94,16 @@ class Dispatcher:
         self._wake.set()
 
     async def run_forever(self, *, poll_interval: float, is_leader: Callable[[], bool]) -> None:
+        failures = logs.RepeatedFailures(log, "outbox dispatch round")
         while True:
             try:
                 if is_leader():
                     while await self.run_once():
                         pass
-            except Exception:  # a database outage must not kill delivery for good
-                log.exception("outbox dispatch round failed")
+            except Exception as exc:  # a database outage must not kill delivery for good
+                failures.failed(exc)
+            else:
+                failures.succeeded()
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_interval)

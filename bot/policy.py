@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from bot import logs
 from services import playbook_changes
 from services.playbook import LoadedPlaybook, PlaybookError, load_playbook
 
@@ -119,7 +120,8 @@ class PlaybookWatcher:
             log.warning("SIGHUP reload is not available in this process")
         self._last_seen = self.services.playbook.current.content_hash
         if self.interval > 0:
-            self._task = asyncio.create_task(self._watch(), name="playbook-watch")
+            self._task = asyncio.create_task(self._watch(), name="playbook-watch",
+                                             context=logs.job_context("playbook-watch"))
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -132,9 +134,17 @@ class PlaybookWatcher:
 
     def _on_sighup(self) -> None:
         asyncio.get_running_loop().create_task(
-            reload_and_record(self.services, actor="system", trigger="SIGHUP"))
+            self._reload_on_sighup(), name="playbook-reload",
+            context=logs.job_context("playbook-reload"))
+
+    async def _reload_on_sighup(self) -> None:
+        try:
+            await reload_and_record(self.services, actor="system", trigger="SIGHUP")
+        except Exception:  # nobody awaits this task: say so here, or nobody hears of it
+            log.exception("reloading the playbook on SIGHUP failed")
 
     async def _watch(self) -> None:
+        failures = logs.RepeatedFailures(log, "watching the playbook")
         while True:
             await asyncio.sleep(self.interval)
             try:
@@ -142,5 +152,7 @@ class PlaybookWatcher:
                 if seen is not None and seen != self._last_seen:
                     self._last_seen = seen
                     await reload_and_record(self.services, actor="system", trigger="file change")
-            except Exception:
-                log.exception("watching the playbook failed")
+            except Exception as exc:
+                failures.failed(exc)
+            else:
+                failures.succeeded()
