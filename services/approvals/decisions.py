@@ -39,6 +39,7 @@ from models.approval import (
     ApprovalVote,
     ChecklistConfirmation,
 )
+from services.inputs import control_character
 from services.playbook.snapshot import ApprovalPolicy
 from services.rows import insert_unless_exists
 
@@ -315,6 +316,8 @@ def _checked_input(request: ApprovalRequest, policy: ApprovalPolicy, *, decision
     reason_text = (reason or "").strip() or None
     if reason_text is not None and len(reason_text) > REASON_MAX:
         errors["reason"] = f"The reason is {len(reason_text)} characters long; the limit is {REASON_MAX}."
+    elif reason_text is not None and (problem := control_character("The reason", reason_text)):
+        errors["reason"] = problem
     elif reason_text is None and decision == REJECT:
         errors["reason"] = "A rejection needs a reason: say what is wrong, so the requester can act on it."
     elif reason_text is None and decision == REQUEST_CHANGES:
@@ -337,6 +340,8 @@ def _checked_input(request: ApprovalRequest, policy: ApprovalPolicy, *, decision
     elif own and glass_text is not None and len(glass_text) > REASON_MAX:
         errors["break_glass_reason"] = (f"The break-glass reason is {len(glass_text)} characters long; "
                                         f"the limit is {REASON_MAX}.")
+    elif own and glass_text is not None and (problem := control_character("The break-glass reason", glass_text)):
+        errors["break_glass_reason"] = problem
     items = [item.id for item in policy.checklist]
     unknown = [c for c in confirmations if c not in items]
     if unknown:

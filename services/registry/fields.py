@@ -13,6 +13,7 @@ from typing import Any
 
 from blocks.text import escape
 from models.registry import LONG, REVIEW_STATUSES, USECASE_STATUSES
+from services.inputs import control_character
 
 TEXT = "text"  # one line
 LONG_TEXT = "long"  # multi-line
@@ -195,6 +196,8 @@ def _clean_one(spec: FieldSpec, value: Any, *, today: date) -> Any:
             raise ValueError(f"{spec.label} is missing: {spec.required}.")
         if len(text) > spec.limit:
             raise ValueError(f"{spec.label} is {len(text)} characters long; the limit is {spec.limit}.")
+        if problem := control_character(spec.label, text):
+            raise ValueError(problem)
         if spec.kind == URL and text and not _URL.match(text):
             raise ValueError(f"{spec.label} must be a web address starting with https:// or http://.")
         return text
@@ -224,6 +227,8 @@ def _clean_one(spec: FieldSpec, value: Any, *, today: date) -> Any:
         text = value if isinstance(value, str) else ""
         if len(text) > spec.limit:
             raise ValueError(f"{spec.label} is {len(text)} characters long; the limit is {spec.limit}.")
+        if problem := control_character(spec.label, text):
+            raise ValueError(problem)
         return parse_models(text)
     if spec.kind == LINKS:
         try:
