@@ -66,7 +66,7 @@ def digest_blocks(view: dict[str, Any]) -> list:
     changes = [c for c in view.get("changes") or [] if c["count"]]
     if not personal:
         blocks.append(DividerBlock())
-        text = " · ".join(f"{c['count']} {c['label']}" for c in changes) if changes else "nothing recorded"
+        text = " · ".join(f"{c['count']} {escape(c['label'])}" for c in changes) if changes else "nothing recorded"
         blocks.append(SectionBlock(text=md(f"*Since last week:* {text}")))
     return blocks
 

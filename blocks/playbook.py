@@ -67,7 +67,7 @@ def summary_answer(summary: str, *, short_hash: str, problems: dict[str, str]) -
             f"`{escape(g)}` — {escape(e)}" for g, e in sorted(problems.items())))))
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=f"sha256 {escape(short_hash)} · `/ai-playbook explain &lt;kind&gt; [internal|external]` · "
-        "`/ai-playbook explain <severity>`")]))
+        "`/ai-playbook explain &lt;severity&gt;`")]))
     return {"response_type": "ephemeral", "text": escape(lines[0]) if lines else "Our AI playbook",
             "blocks": [b.to_dict() for b in blocks]}
 

@@ -104,7 +104,7 @@ def record_modal(kind: str, *, mode: str, record: dict[str, Any] | None = None,
                                  hint=spec.hint, element=_element(spec, initial, list(links))))
     if mode == "new" and kind == "usecase":
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text="After saving, *Continue documenting* (or `/ai-usecase edit <id>`) covers data "
+            text="After saving, *Continue documenting* (or `/ai-usecase edit &lt;id&gt;`) covers data "
                  "sources, outputs, risks, privacy and oversight.")]))
     title = TITLES[(kind, mode)]
     callback = NEW[kind] if mode == "new" else EDIT[kind]

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.help import BY_NAME, error_message, help_message, not_available_message
-from blocks.text import escape
+from blocks.text import escape, plain
 
 # Slack caps slash-command text well above this; more is a paste, not a command.
 MAX_TEXT = 3000
@@ -39,7 +39,9 @@ def register_command(
     async def on_command(ack: Callable[..., Awaitable[None]], command: dict[str, Any],
                          respond: Any, context: Any, client: Any, body: dict[str, Any]) -> None:
         kwargs = {"respond": respond, "context": context, "client": client, "body": body}
-        text = command.get("text") or ""
+        # Slack sends command text as mrkdwn (`&`, `<`, `>` typed as entities); handlers and
+        # services take it as the plain text the person typed, escaped again on the way out.
+        text = plain(command.get("text") or "")
         if len(text) > MAX_TEXT:
             await ack(**error_message(
                 f"That is {len(text)} characters; `{name}` takes at most {MAX_TEXT}."))
