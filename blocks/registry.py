@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 from blocks import values
 from blocks.text import clip, escape, md, mention
 from services.registry import fields
+from services.wallclock import local_iso_day
 
 STILL_ACCURATE = "registry_still_accurate"
 UPDATE = "registry_update"
@@ -35,8 +36,14 @@ DUE_WORDS = {"overdue": ":red_circle: review overdue", "due_soon": ":large_yello
 
 
 
-def _date(iso: str | None) -> str:
-    return iso[:10] if iso else "never"
+def _day(view: dict[str, Any], name: str) -> str:
+    """The day of `<name>_at` on the playbook's calendar (`<name>_on`), or "never"."""
+    iso = view.get(f"{name}_at")
+    return view.get(f"{name}_on") or (iso[:10] if iso else "never")
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'s' if count != 1 else ''}"
 
 
 def _words(value: str | None) -> str:
@@ -104,8 +111,8 @@ def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
     kind = view["kind"]
     head = [f"*Status:* {_words(view['status'])}", f"*Risk:* {view['risk']}",
             (f"*Review:* {DUE_WORDS.get(view['due_state'], view['due_state'])}, next "
-             f"{_date(view['next_review_at'])}"),
-            f"*Last reviewed:* {_date(view['last_reviewed_at'])}"
+             f"{_day(view, 'next_review')}"),
+            f"*Last reviewed:* {_day(view, 'last_reviewed')}"
             + (f" by {mention(view['last_reviewed_by'])}" if view.get("last_reviewed_by") else "")]
     blocks: list = [HeaderBlock(text=clip(f"{view['ref']} · {view['title']}", 150)),
                     SectionBlock(text=md("\n".join(head)))]
@@ -130,7 +137,7 @@ def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
         blocks.append(ContextBlock(elements=[md(clip("Not documented yet: " + ", ".join(empty), 2900))]))
     history = view.get("history") or []
     if history:
-        lines = [f"{h['at'][:10]} {mention(h['by'])} changed {escape(h['field'].replace('_', ' '))}"
+        lines = [f"{local_iso_day(h['at'], view.get('timezone'))} {mention(h['by'])} changed {escape(h['field'].replace('_', ' '))}"
                  for h in history[:8]]
         blocks.append(ContextBlock(elements=[md(clip("Recent changes: " + " · ".join(lines), 2900))]))
     if interactive and view["due_state"] != "retired":
@@ -169,7 +176,7 @@ def saved_message(view: dict[str, Any], *, created: bool, changed: list[str] = (
     kind = view["kind"]
     if created:
         text = (f"{view['ref']} {escape(view['title'])} is on record; its first review is due "
-                f"{_date(view['next_review_at'])}.")
+                f"{_day(view, 'next_review')}.")
     else:
         text = (f"{view['ref']} updated: {', '.join(c.replace('_', ' ') for c in changed)}."
                 if changed else f"{view['ref']}: nothing changed.")
@@ -198,14 +205,14 @@ def parse_record_value(value: object) -> tuple[str, int, str]:
 def registry_nudge(view: dict[str, Any]) -> dict[str, Any]:
     """A DM to whoever keeps the record: due soon, due, or overdue; with what to do."""
     label = LABELS[view["kind"]]
-    due = _date(view["next_review_at"])
+    due = _day(view, "next_review")
     if view["stage"] == "soon":
         text = f"The {label} {view['ref']} {escape(view['title'])} is due for review on {due}."
     elif view["stage"] == "due":
         text = f"The {label} {view['ref']} {escape(view['title'])} is due for review today ({due})."
     else:
         text = (f"The review of {label} {view['ref']} {escape(view['title'])} is "
-                f"{-view['days_to_review']} days overdue (due {due}).")
+                f"{_days(-view['days_to_review'])} overdue (due {due}).")
     lines = [text, "Is it still accurate? Reviewing takes a minute: check the record, then say so."]
     for flag in view.get("flags") or []:
         lines.append(f":warning: It relies on vendor {flag['ref']} {escape(flag['name'])} "
@@ -213,8 +220,10 @@ def registry_nudge(view: dict[str, Any]) -> dict[str, Any]:
     value = nudge_value(view)
     buttons = [ButtonElement(text="Still accurate", action_id=STILL_ACCURATE, value=value, style="primary"),
                ButtonElement(text="Update", action_id=UPDATE, value=value)]
-    if view.get("snoozes_left", 0) > 0:
-        buttons.append(ButtonElement(text="Snooze 7d", action_id=SNOOZE, value=value))
+    # Snoozing puts off a review that is due; a "due soon" heads-up has nothing to put off.
+    if view["stage"] != "soon" and view.get("snoozes_left", 0) > 0:
+        label = f"Snooze {view['snooze_for']}" if view.get("snooze_for") else "Snooze"
+        buttons.append(ButtonElement(text=label, action_id=SNOOZE, value=value))
     blocks = [SectionBlock(text=md(clip("\n".join(lines), 2990))),
               ActionsBlock(block_id=f"nudge-{view['kind']}-{view['id']}", elements=buttons)]
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
@@ -228,9 +237,9 @@ def nudge_answer(outcome: str) -> dict[str, Any]:
 
 def registry_raise(view: dict[str, Any]) -> dict[str, Any]:
     label = LABELS[view["kind"]]
-    text = (f":rotating_light: The {label} {view['ref']} {escape(view['title'])} is {view['days_overdue']} days past "
-            f"its review date ({_date(view['next_review_at'])}) and beyond the playbook's grace period. "
-            f"Kept by {mention(view['owner'])}; last reviewed {_date(view['last_reviewed_at'])}.")
+    text = (f":rotating_light: The {label} {view['ref']} {escape(view['title'])} is {_days(view['days_overdue'])} past "
+            f"its review date ({_day(view, 'next_review')}) and beyond the playbook's grace period. "
+            f"Kept by {mention(view['owner'])}; last reviewed {_day(view, 'last_reviewed')}.")
     return {"text": text, "blocks": [SectionBlock(text=md(clip(text, 2990))).to_dict()]}
 
 

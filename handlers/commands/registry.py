@@ -28,6 +28,10 @@ def _soon(services: Any) -> Any:
     return services.playbook.current.playbook.documentation.due_soon
 
 
+def _tz(services: Any) -> Any:
+    return services.playbook.current.playbook.tz
+
+
 async def open_new(ack: Any, client: Any, body: dict[str, Any], context: Any, kind: str, **_: Any) -> None:
     await ack()
     services = context["services"]
@@ -51,7 +55,7 @@ async def list_records(ack: Any, respond: Any, command: dict[str, Any], args: st
     offset = (page - 1) * PAGE
     items, total = await in_session(services, lambda s: registry.list_records(
         s, kind, which=which, user=command["user_id"], now=services.clock.now(), soon=_soon(services),
-        limit=PAGE, offset=offset))
+        limit=PAGE, offset=offset, tz=_tz(services)))
     await respond(**registry_blocks.list_message(kind, which, items, total, offset=offset, page_size=PAGE))
 
 
@@ -72,7 +76,7 @@ async def show(ack: Any, respond: Any, args: str, context: Any, kind: str, word:
     def load(s: Any) -> dict[str, Any]:
         record = registry.get(s, kind, record_id)
         return registry.record_view(s, kind, record, now=services.clock.now(), soon=_soon(services),
-                                    history=registry.history(s, kind, record_id, limit=8))
+                                    history=registry.history(s, kind, record_id, limit=8), tz=_tz(services))
 
     try:
         view = await in_session(services, load)
@@ -90,7 +94,7 @@ async def open_edit(services: Any, client: Any, *, kind: str, record_id: int, us
     def load(s: Any) -> tuple[dict[str, Any], list]:
         record = registry.get(s, kind, record_id)
         registry.require_keeper(kind, record, who, "edit")  # before a form they could not submit
-        return (registry.record_view(s, kind, record, now=services.clock.now()),
+        return (registry.record_view(s, kind, record, now=services.clock.now(), tz=_tz(services)),
                 registry.choices(s, OTHER[kind], limit=101))
 
     try:
@@ -145,7 +149,7 @@ async def open_vendor_review(services: Any, client: Any, *, record_id: int, user
     def load(s: Any) -> dict[str, Any]:
         vendor = registry.get(s, "vendor", record_id)
         registry.require_reviewer("vendor", vendor, who)  # before a form they could not submit
-        return registry.record_view(s, "vendor", vendor, now=services.clock.now())
+        return registry.record_view(s, "vendor", vendor, now=services.clock.now(), tz=_tz(services))
 
     try:
         view = await in_session_audited(services, load, kind="vendor", record_id=record_id, user=user,

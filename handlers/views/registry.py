@@ -48,7 +48,7 @@ async def _save(ack: Any, body: dict[str, Any], view: dict[str, Any], client: An
             record, changed = registry.create(s, kind, raw, authority=who, now=now, playbook=pb), []
         else:
             record, changed = registry.edit(s, kind, record_id, raw, authority=who, now=now, playbook=pb)
-        return registry.record_summary(s, kind, record, now=now), changed
+        return registry.record_summary(s, kind, record, now=now, tz=pb.tz), changed
 
     try:
         summary, changed = await in_session(services, write)
@@ -95,12 +95,13 @@ async def on_vendor_review(ack: Any, body: dict[str, Any], view: dict[str, Any],
         return
     who = await authority(services, user)
 
+    pb = services.playbook.current.playbook
+
     def write(s: Any) -> dict[str, Any]:
         now = services.clock.now()
-        record = registry.mark_reviewed(s, "vendor", record_id, authority=who, now=now,
-                                        playbook=services.playbook.current.playbook,
+        record = registry.mark_reviewed(s, "vendor", record_id, authority=who, now=now, playbook=pb,
                                         outcome=raw.get("review_status") or "", result=raw.get("review_result") or "")
-        return registry.record_summary(s, "vendor", record, now=now)
+        return registry.record_summary(s, "vendor", record, now=now, tz=pb.tz)
 
     try:
         summary = await in_session_audited(services, write, kind="vendor", record_id=record_id, user=user,
@@ -111,7 +112,7 @@ async def on_vendor_review(ack: Any, body: dict[str, Any], view: dict[str, Any],
     await ack()
     await client.chat_postMessage(channel=user, text=(
         f"Review of {summary['ref']} {escape(summary['title'])} signed off: {summary['status'].replace('_', ' ')}; "
-        f"next review {summary['next_review_at'][:10]}."))
+        f"next review {summary['next_review_on']}."))
 
 
 def register(app: AsyncApp) -> None:

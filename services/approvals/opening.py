@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlmodel import Session
 
@@ -51,7 +51,7 @@ def open_request(
     pb = playbook.playbook
     policy, clean = _validate(pb, kind=kind, audience=audience, title=title, reference=reference,
                               ai_tool=ai_tool, summary=summary, declared_uses=declared_uses)
-    use_case_note = _use_case_standing(session, policy, use_case_id, now=now)
+    use_case_note = _use_case_standing(session, policy, use_case_id, now=now, tz=pb.tz)
     request = ApprovalRequest(
         kind=kind, audience=audience, title=clean["title"], reference=clean["reference"],
         ref_key=normalize_ref(clean["reference"]), ai_tool=clean["ai_tool"],
@@ -87,7 +87,7 @@ def open_request(
 
 
 def _use_case_standing(session: Session, policy: ApprovalPolicy, use_case_id: int | None, *,
-                       now: datetime) -> str | None:
+                       now: datetime, tz: tzinfo) -> str | None:
     """The warning to show about the named use case (None when sound), or a refusal."""
     if use_case_id is None:
         if policy.require_documented_use_case:
@@ -95,7 +95,7 @@ def _use_case_standing(session: Session, policy: ApprovalPolicy, use_case_id: in
                                                  "serves (`/ai-usecase list`; `/ai-usecase new` documents one).")
         return None
     try:
-        standing = use_case_check(session, use_case_id, now=now)
+        standing = use_case_check(session, use_case_id, now=now, tz=tz)
     except RegistryInputError as exc:
         raise ApprovalInputError("use_case", exc.message) from None
     if policy.require_documented_use_case and not standing["sound"]:

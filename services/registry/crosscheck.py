@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlmodel import Session
 
 from models.registry import APPROVED, PROHIBITED, USECASE, UseCase
+from services.wallclock import days_until
 
 from .errors import RegistryInputError
 from .lookup import ref
 from .views import vendor_flags
 
 
-def use_case_check(session: Session, use_case_id: int, *, now: datetime) -> dict[str, Any]:
+def use_case_check(session: Session, use_case_id: int, *, now: datetime, tz: tzinfo = UTC) -> dict[str, Any]:
     """The use case's standing for a sign-off: {id, ref, title, status, current, warning}.
 
     `warning` says why it is not a sound basis (not approved, past its review, relying on a
@@ -30,7 +31,7 @@ def use_case_check(session: Session, use_case_id: int, *, now: datetime) -> dict
         problems.append(f"{ref(USECASE, record.id)} is in the prohibited risk tier")
     elif record.status != APPROVED:
         problems.append(f"{ref(USECASE, record.id)} is {record.status}, not approved")
-    overdue = (now - record.next_review_at).days
+    overdue = -days_until(record.next_review_at, now, tz)  # by the playbook's calendar
     if record.next_review_at <= now:
         problems.append(f"its review is {overdue} day{'s' if overdue != 1 else ''} overdue"
                         if overdue else "its review is due")

@@ -13,7 +13,7 @@ succeeds sends; any other finds the row and stays quiet.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -36,6 +36,7 @@ from models.registry import (
 from services.approvals.policy import approver_users, policy_of
 from services.approvals.queries import decidable_ids
 from services.rows import insert_unless_exists
+from services.wallclock import zone_name
 
 from .views import kept_by, list_records, record_summary, soonest_first, vendor_flags
 
@@ -88,15 +89,17 @@ def subscribe(session: Session, *, user: str, on: bool, now: datetime) -> bool:
 
 def build(session: Session, *, now: datetime, soon: timedelta,
           group_members: Mapping[str, Sequence[str]] | None = None,
-          user: str | None = None, limit: int = SECTION_LIMIT) -> dict[str, Any]:
-    """The digest's content. With `user`, only what concerns that person (a personal digest)."""
+          user: str | None = None, limit: int = SECTION_LIMIT, tz: tzinfo = UTC) -> dict[str, Any]:
+    """The digest's content. With `user`, only what concerns that person (a personal digest).
+    `tz`: the playbook's zone, whose calendar counts the days and dates shown."""
     digest = {
         "generated_at": now.isoformat(),
+        "timezone": zone_name(tz),
         "personal": user,
         "waiting": _waiting(session, now=now, group_members=group_members, user=user, limit=limit),
-        "due": _due(session, now=now, soon=soon, user=user, limit=limit),
-        "vendors": _vendors(session, now=now, soon=soon, user=user, limit=limit),
-        "flagged": _flagged(session, now=now, soon=soon, user=user, limit=limit),
+        "due": _due(session, now=now, soon=soon, user=user, limit=limit, tz=tz),
+        "vendors": _vendors(session, now=now, soon=soon, user=user, limit=limit, tz=tz),
+        "flagged": _flagged(session, now=now, soon=soon, user=user, limit=limit, tz=tz),
         "incidents": _incidents(session, now=now, limit=limit) if user is None else _empty(),
         "changes": _changes(session, since=now - timedelta(days=7)) if user is None else [],
     }
@@ -152,28 +155,31 @@ def _waiting_item(request: ApprovalRequest, votes: dict[int, set[str]],
             "holders": holders, "holder_groups": unresolved}
 
 
-def _due(session: Session, *, now: datetime, soon: timedelta, user: str | None, limit: int) -> dict[str, Any]:
+def _due(session: Session, *, now: datetime, soon: timedelta, user: str | None, limit: int,
+         tz: tzinfo) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     total = 0
     for kind in (USECASE, VENDOR):
         page, count = list_records(session, kind, which="due" if user is None else "mine_due",
-                                   user=user, now=now, soon=soon, limit=limit)
+                                   user=user, now=now, soon=soon, limit=limit, tz=tz)
         items += page
         total += count
     items.sort(key=soonest_first)
     return {"total": total, "items": items[:limit]}
 
 
-def _vendors(session: Session, *, now: datetime, soon: timedelta, user: str | None, limit: int) -> dict[str, Any]:
+def _vendors(session: Session, *, now: datetime, soon: timedelta, user: str | None, limit: int,
+             tz: tzinfo) -> dict[str, Any]:
     query = select(Vendor).where(Vendor.review_status != REVIEWED)
     if user is not None:
         query = query.where(or_(Vendor.reviewer == user, Vendor.assignee == user))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Vendor.created_at, Vendor.id).limit(limit)).all()
-    return {"total": total, "items": [record_summary(session, VENDOR, v, now=now, soon=soon) for v in rows]}
+    return {"total": total, "items": [record_summary(session, VENDOR, v, now=now, soon=soon, tz=tz) for v in rows]}
 
 
-def _flagged(session: Session, *, now: datetime, soon: timedelta, user: str | None, limit: int) -> dict[str, Any]:
+def _flagged(session: Session, *, now: datetime, soon: timedelta, user: str | None, limit: int,
+             tz: tzinfo) -> dict[str, Any]:
     flagged_ids = (select(UseCaseVendor.use_case_id)
                    .join(Vendor, col(Vendor.id) == UseCaseVendor.vendor_id)
                    .where(Vendor.review_status != REVIEWED))
@@ -184,7 +190,7 @@ def _flagged(session: Session, *, now: datetime, soon: timedelta, user: str | No
     rows = session.exec(query.order_by(UseCase.id).limit(limit)).all()
     flags = vendor_flags(session, [r.id for r in rows])
     return {"total": total, "items": [record_summary(session, USECASE, r, now=now, soon=soon,
-                                                     flags=flags.get(r.id, [])) for r in rows]}
+                                                     flags=flags.get(r.id, []), tz=tz) for r in rows]}
 
 
 def _incidents(session: Session, *, now: datetime, limit: int) -> dict[str, Any]:

@@ -8,8 +8,14 @@ A timer whose tag no longer matches the record (reviewed since, date moved, reti
 nothing, so each review date is nudged at most once per timer however often processes restart.
 Snoozing moves the next DM only; the governance deadline stays where it was.
 
+Timers carry what they need of the playbook (they fire without one): the back-off, the
+snooze, and the time zone whose calendar counts days late. A timer that fires after its
+moment has passed (a clock jump, a bot down for days) sends what is true now: a "due soon"
+for a date already reached is not sent, the "due" nudge says it.
+
 Payloads of the outbox templates (rendered by blocks/registry):
-  registry_nudge  record summary + stage ("soon"|"due"|"overdue"), number, snoozes_left, recipient
+  registry_nudge  record summary + stage ("soon"|"due"|"overdue"), number, snoozes_left,
+                  snooze_for (the playbook's snooze, e.g. "3d"), recipient
   registry_raise  record summary + days_overdue
 """
 
@@ -24,7 +30,9 @@ from sqlmodel import Session, select
 from models.registry import RETIRED, USECASE, UseCase, Vendor
 from models.timer import PENDING, Timer
 from services import audit, outbox, timers
+from services.playbook.durations import format_duration
 from services.playbook.schema import Playbook
+from services.wallclock import days_until, local_day, zone
 
 from . import lookup as records
 from .authority import SYSTEM
@@ -64,12 +72,13 @@ def schedule(session: Session, kind: str, record: UseCase | Vendor, *, playbook:
     # Already due (back from retirement, a date moved into the past): nudge now, not never.
     _set(session, DUE, kind, record.id, max(due, now), now, {**tag, **_nudging(playbook)})
     _set(session, RAISE, kind, record.id, due + doc.stale_grace, now,
-         {**tag, "channel": playbook.channels.governance})
+         {**tag, "channel": playbook.channels.governance, "timezone": playbook.timezone})
 
 
 def _nudging(playbook: Playbook) -> dict[str, Any]:
     doc = playbook.documentation
-    return {"number": 1, "renudge_s": doc.renudge_after.total_seconds(), "max_snoozes": doc.max_snoozes}
+    return {"number": 1, "renudge_s": doc.renudge_after.total_seconds(), "max_snoozes": doc.max_snoozes,
+            "snooze_s": doc.snooze.total_seconds(), "timezone": playbook.timezone}
 
 
 def cancel(session: Session, kind: str, record_id: int, kinds: tuple[str, ...] = KINDS) -> None:
@@ -96,7 +105,7 @@ def snooze(session: Session, kind: str, record_id: int, *, tag: str, user: str, 
         raise NotAllowed("id", f"Only the people who keep {records.ref(kind, record_id)} may snooze its review.")
     if now < record.next_review_at:
         raise RegistryInputError("id", f"{records.ref(kind, record_id)} is not due until "
-                                       f"{record.next_review_at:%Y-%m-%d}: nothing to snooze yet.")
+                                       f"{local_day(record.next_review_at, playbook.tz)}: nothing to snooze yet.")
     doc = playbook.documentation
     if record.snoozes >= doc.max_snoozes:
         raise NotAllowed("id", f"This review was snoozed {record.snoozes} times, the most the playbook "
@@ -136,13 +145,21 @@ def _key(kind: str, record: UseCase | Vendor, what: str) -> str:
     return f"revisit:{kind}:{record.id}:{stamp(record)}:{what}"
 
 
+def _days_late(timer: Timer, record: UseCase | Vendor, now: datetime) -> int:
+    """Calendar days past the review date, on the playbook's wall clock (0 on the day)."""
+    return -days_until(record.next_review_at, now, zone(timer.payload.get("timezone")))
+
+
 def _dm(session: Session, kind: str, record: UseCase | Vendor, timer: Timer, now: datetime, *,
         stage: str, number: int) -> None:
     user = records.nudge_recipient(kind, record)
-    payload = {**record_summary(session, kind, record, now=now), "stage": stage, "number": number,
-               "recipient": user, "tag": stamp(record),
+    snooze_s = timer.payload.get("snooze_s")
+    payload = {**record_summary(session, kind, record, now=now, tz=zone(timer.payload.get("timezone"))),
+               "stage": stage, "number": number, "recipient": user, "tag": stamp(record),
                # A review can be put off once it is due; "due soon" only tells.
-               "snoozes_left": 0 if stage == "soon" else max(0, timer.payload.get("max_snoozes", 0) - record.snoozes)}
+               "snoozes_left": 0 if stage == "soon" else max(0, timer.payload.get("max_snoozes", 0) - record.snoozes),
+               # A timer set before timers carried it does not know the playbook's snooze.
+               "snooze_for": format_duration(timedelta(seconds=snooze_s)) if snooze_s else None}
     outbox.enqueue(session, key=_key(kind, record, f"{stage}:{timer.due_at.isoformat()}"),
                    method="chat.postMessage", channel=user, template=T_NUDGE, payload=payload, now=now)
     audit.append(session, at=now, actor=SYSTEM, action=f"{kind}.review_nudged", entity_type=kind,
@@ -151,7 +168,9 @@ def _dm(session: Session, kind: str, record: UseCase | Vendor, timer: Timer, now
 
 def fire_soon(session: Session, timer: Timer, now: datetime) -> None:
     found = _current(session, timer)
-    if found is not None:
+    # Late enough that the date has come (a clock jump, a bot down for days): the "due" timer,
+    # due by now as well, says what is current; "due soon" would only contradict it.
+    if found is not None and now < found[1].next_review_at:
         _dm(session, *found, timer, now, stage="soon", number=0)
 
 
@@ -161,7 +180,7 @@ def fire_due(session: Session, timer: Timer, now: datetime) -> None:
         return
     kind, record = found
     number = int(timer.payload.get("number", 1))
-    late = now - record.next_review_at >= timedelta(days=1)
+    late = _days_late(timer, record, now) >= 1
     _dm(session, kind, record, timer, now, stage="overdue" if late else "due", number=number)
     wait = timedelta(seconds=float(timer.payload.get("renudge_s", 3 * 86400))) * (2 ** (number - 1))
     _set(session, DUE, kind, record.id, now + wait, now, {**timer.payload, "number": number + 1})
@@ -172,10 +191,11 @@ def fire_raise(session: Session, timer: Timer, now: datetime) -> None:
     if found is None:
         return
     kind, record = found
-    days = max(0, (now - record.next_review_at).days)
+    days = max(0, _days_late(timer, record, now))
+    summary = record_summary(session, kind, record, now=now, tz=zone(timer.payload.get("timezone")))
     outbox.enqueue(session, key=_key(kind, record, "raise"), method="chat.postMessage",
                    channel=timer.payload["channel"], template=T_RAISE,
-                   payload={**record_summary(session, kind, record, now=now), "days_overdue": days}, now=now)
+                   payload={**summary, "days_overdue": days}, now=now)
     audit.append(session, at=now, actor=SYSTEM, action=f"{kind}.review_raised", entity_type=kind,
                  entity_id=str(record.id), payload={"channel": timer.payload["channel"], "days_overdue": days})
 

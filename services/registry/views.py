@@ -6,7 +6,7 @@ the cost of a page never grows with the size of the registry (no per-row queries
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_
@@ -22,6 +22,8 @@ from models.registry import (
     UseCaseVendor,
     Vendor,
 )
+
+from services.wallclock import days_until, local_day, zone_name
 
 from . import fields
 from .lookup import LINK_FIELD, MODELS, Record, linked_ids, nudge_recipient, ref
@@ -41,8 +43,10 @@ def due_state(kind: str, record: Record, *, now: datetime, soon: timedelta = DEF
 
 
 def record_summary(session: Session, kind: str, record: Record, *, now: datetime,
-                   soon: timedelta = DEFAULT_SOON, flags: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The few facts every list, nudge and digest line shows. `flags` (use cases) when known."""
+                   soon: timedelta = DEFAULT_SOON, flags: list[dict[str, Any]] | None = None,
+                   tz: tzinfo = UTC) -> dict[str, Any]:
+    """The few facts every list, nudge and digest line shows. `flags` (use cases) when known.
+    `tz`, the playbook's zone: the days it names (`*_on`, `days_to_review`) are its calendar's."""
     summary = {
         "kind": kind, "id": record.id, "ref": ref(kind, record.id),
         "title": record.title if kind == USECASE else record.name,
@@ -52,9 +56,12 @@ def record_summary(session: Session, kind: str, record: Record, *, now: datetime
         "next_review_at": record.next_review_at.isoformat(),
         "last_reviewed_at": record.last_reviewed_at.isoformat() if record.last_reviewed_at else None,
         "last_reviewed_by": record.last_reviewed_by,
+        "next_review_on": local_day(record.next_review_at, tz).isoformat(),
+        "last_reviewed_on": local_day(record.last_reviewed_at, tz).isoformat() if record.last_reviewed_at else None,
+        "timezone": zone_name(tz),
         "due_state": due_state(kind, record, now=now, soon=soon),
-        "days_to_review": (record.next_review_at - now).days if record.next_review_at > now
-        else -((now - record.next_review_at).days),
+        # By the calendar: 15 days past the review date is 15 days overdue at any hour.
+        "days_to_review": days_until(record.next_review_at, now, tz),
         "snoozes": record.snoozes,
     }
     if kind == USECASE:
@@ -63,9 +70,9 @@ def record_summary(session: Session, kind: str, record: Record, *, now: datetime
 
 
 def record_view(session: Session, kind: str, record: Record, *, now: datetime,
-                soon: timedelta = DEFAULT_SOON, history: list[Any] = ()) -> dict[str, Any]:
+                soon: timedelta = DEFAULT_SOON, history: list[Any] = (), tz: tzinfo = UTC) -> dict[str, Any]:
     """Everything on the record, for `show`, the edit form and the export."""
-    view = record_summary(session, kind, record, now=now, soon=soon)
+    view = record_summary(session, kind, record, now=now, soon=soon, tz=tz)
     for spec in fields.FIELDS[kind]:
         if spec.kind == fields.LINKS or spec.name == "next_review":
             continue
@@ -131,14 +138,14 @@ def _filtered(kind: str, which: str, *, user: str | None, now: datetime, soon: t
 
 def list_records(session: Session, kind: str, *, which: str = "all", user: str | None = None,
                  now: datetime, soon: timedelta = DEFAULT_SOON, limit: int = 20,
-                 offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                 offset: int = 0, tz: tzinfo = UTC) -> tuple[list[dict[str, Any]], int]:
     """A page of summaries (most pressing review first) and how many match in all."""
     model = MODELS[kind]
     query = _filtered(kind, which, user=user, now=now, soon=soon)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(model.next_review_at, model.id).limit(limit).offset(offset)).all()
     flags = vendor_flags(session, [r.id for r in rows]) if kind == USECASE else {}
-    return [record_summary(session, kind, r, now=now, soon=soon, flags=flags.get(r.id, []))
+    return [record_summary(session, kind, r, now=now, soon=soon, flags=flags.get(r.id, []), tz=tz)
             for r in rows], total
 
 
@@ -149,13 +156,13 @@ def soonest_first(summary: dict[str, Any]) -> tuple[str, int, int]:
 
 
 def due_for(session: Session, *, user: str, now: datetime, soon: timedelta = DEFAULT_SOON,
-            limit: int = 10, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+            limit: int = 10, offset: int = 0, tz: tzinfo = UTC) -> tuple[list[dict[str, Any]], int]:
     """Use cases and vendors `user` keeps whose review is due soon or overdue, soonest first."""
     pages: list[dict[str, Any]] = []
     total = 0
     for kind in (USECASE, VENDOR):
         page, count = list_records(session, kind, which="mine_due", user=user, now=now, soon=soon,
-                                   limit=limit + offset)
+                                   limit=limit + offset, tz=tz)
         pages += page
         total += count
     pages.sort(key=soonest_first)
@@ -163,13 +170,13 @@ def due_for(session: Session, *, user: str, now: datetime, soon: timedelta = DEF
 
 
 def reviewing(session: Session, *, user: str, now: datetime, soon: timedelta = DEFAULT_SOON,
-              limit: int = 10, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+              limit: int = 10, offset: int = 0, tz: tzinfo = UTC) -> tuple[list[dict[str, Any]], int]:
     """Vendors whose review `user` signs off and that are not reviewed, soonest first."""
     query = select(Vendor).where(Vendor.reviewer == user,
                                  or_(Vendor.review_status != REVIEWED, Vendor.next_review_at <= now + soon))
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(Vendor.next_review_at, Vendor.id).limit(limit).offset(offset)).all()
-    return [record_summary(session, VENDOR, r, now=now, soon=soon) for r in rows], total
+    return [record_summary(session, VENDOR, r, now=now, soon=soon, tz=tz) for r in rows], total
 
 
 def search(session: Session, kind: str, query: str, *, limit: int = 100) -> list[tuple[int, str]]:

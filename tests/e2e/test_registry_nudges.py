@@ -2,6 +2,8 @@
 back-off, snoozes with a bound, the governance raise after the grace period — each once per
 review date, across a restart."""
 
+from datetime import UTC, datetime, timedelta
+
 from sqlmodel import select
 
 from blocks.registry import SNOOZE, STILL_ACCURATE, UPDATE
@@ -25,7 +27,16 @@ from tests.harness.server import SIGNING_SECRET
 from tests.harness.signing import SignedSlackClient
 
 HOUR = 3600
-SOON, DUE, OVERDUE = "is due for review on", "is due for review today", "days overdue"
+SOON, DUE, OVERDUE = "is due for review on", "is due for review today", "overdue (due "
+
+
+def morning(clock_file) -> float:
+    """Put the bot at 09:00 UTC tomorrow (the playbook's zone); returns that offset. Nudges
+    count days by the calendar, so what a test sees must not depend on the hour it runs at."""
+    now = datetime.now(UTC)
+    base = ((now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0) - now).total_seconds()
+    move(clock_file, base)
+    return base
 
 
 def document(slack, fake):
@@ -47,24 +58,32 @@ def stored_dm(fake, words):
     return [m for m in fake.messages(OWNER) if words in m.get("text", "")][-1]
 
 
+def buttons(message):
+    return {e["action_id"]: e["text"]["text"] for b in message["blocks"] if b["type"] == "actions"
+            for e in b["elements"]}
+
+
 def click(slack, action_id, message):
     return slack.block_action(action_id, user_id=OWNER, channel_id=OWNER, message_ts=message["ts"])
 
 
 def test_nudges_come_once_per_review_date_back_off_snooze_and_reach_governance(
         slack, fake_slack, registry_bot, bot_factory, clock_file, db):
+    base = morning(clock_file)
     document(slack, fake_slack)  # limited risk: next review in 30 days
-    move(clock_file, 27 * DAY + HOUR)  # 3 days before (the playbook's due_soon)
+    move(clock_file, base + 27 * DAY + HOUR)  # 3 days before (the playbook's due_soon)
     assert len(wait_dms(fake_slack, SOON, 1)) == 1
-    move(clock_file, 30 * DAY + HOUR)
+    move(clock_file, base + 30 * DAY + HOUR)
     due = wait_dms(fake_slack, DUE, 1)[0]
-    buttons = [e["action_id"] for b in due["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == [STILL_ACCURATE, UPDATE, SNOOZE]
+    assert list(buttons(due)) == [STILL_ACCURATE, UPDATE, SNOOZE]
+    assert buttons(due)[SNOOZE] == "Snooze 2d"  # the playbook's snooze
+    # "Due soon" told of the date: nothing to put off yet, so no Snooze.
+    assert list(buttons(dms(fake_slack, OWNER, SOON)[0])) == [STILL_ACCURATE, UPDATE]
 
     # A restart keeps the timers (rows) and fires nothing twice.
     registry_bot.stop()
     restarted = bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file)).start()
-    move(clock_file, 31 * DAY + 2 * HOUR)  # renudge_after (1d) after the first
+    move(clock_file, base + 31 * DAY + 2 * HOUR)  # renudge_after (1d) after the first
     wait_dms(fake_slack, OVERDUE, 1)
     assert (len(dms(fake_slack, OWNER, SOON)), len(dms(fake_slack, OWNER, DUE))) == (1, 1)
 
@@ -78,13 +97,12 @@ def test_nudges_come_once_per_review_date_back_off_snooze_and_reach_governance(
         assert "snoozed 1 times, the most the playbook allows" in refused["text"]
 
         # The back-off would have nudged at 31d+2h + 2d; the snooze put it to 2 days after the click.
-        move(clock_file, 33 * DAY + 3 * HOUR)
+        move(clock_file, base + 33 * DAY + 3 * HOUR)
         assert len(wait_dms(fake_slack, OVERDUE, 2)) == 2
         later = stored_dm(fake_slack, OVERDUE)
-        later_buttons = [e["action_id"] for b in later["blocks"] if b["type"] == "actions" for e in b["elements"]]
-        assert SNOOZE not in later_buttons  # no snoozes left
+        assert SNOOZE not in buttons(later)  # no snoozes left
 
-        move(clock_file, 35 * DAY + HOUR)  # next review + stale_grace (5d)
+        move(clock_file, base + 35 * DAY + HOUR)  # next review + stale_grace (5d)
         fake_slack._poll(lambda: raises(fake_slack), 1, 15, "the governance raise")
         assert f"<@{OWNER}>" in raises(fake_slack)[0]["text"]
 
@@ -97,7 +115,7 @@ def test_nudges_come_once_per_review_date_back_off_snooze_and_reach_governance(
             next_review = record.next_review_at
 
         # The new date's "due soon" comes; the old date's nudges and raise never repeat.
-        move(clock_file, 35 * DAY + HOUR + 27 * DAY + HOUR)
+        move(clock_file, base + 35 * DAY + HOUR + 27 * DAY + HOUR)
         assert len(wait_dms(fake_slack, SOON, 2)) == 2
         assert next_review.date().isoformat() in dms(fake_slack, OWNER, SOON)[-1]["text"]
         assert len(raises(fake_slack)) == 1
@@ -134,3 +152,12 @@ def test_still_accurate_from_someone_other_than_the_owner_is_refused_and_audited
         assert s.exec(select(UseCase)).one().last_reviewed_by is None
         denied = s.exec(select(AuditEvent).where(AuditEvent.action == "usecase.denied")).all()
     assert [(e.actor, e.payload["attempted"]) for e in denied] == [(HELPER, "mark_reviewed")]
+
+
+def test_after_a_clock_jump_past_the_date_only_the_due_nudge_comes(slack, fake_slack, clock_file):
+    base = morning(clock_file)
+    document(slack, fake_slack)
+    move(clock_file, base + 30 * DAY + HOUR)  # straight past the "due soon" moment and the date
+    wait_dms(fake_slack, DUE, 1)
+    # DMs to one person go out in the order they were written: a "due soon" would be here by now.
+    assert dms(fake_slack, OWNER, SOON) == []

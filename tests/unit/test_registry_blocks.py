@@ -83,12 +83,45 @@ def test_a_full_record_fits_a_message_and_says_what_it_cut(kind):
     assert "Edit" in text and "Mark reviewed" in text
 
 
-@pytest.mark.parametrize("stage", ["soon", "due", "overdue"])
+def buttons(message):
+    return {e["action_id"]: e["text"]["text"] for b in message["blocks"] if b["type"] == "actions"
+            for e in b["elements"]}
+
+
+@pytest.mark.parametrize("stage", ["due", "overdue"])
 def test_nudges_offer_the_three_answers(stage):
     message = registry_blocks.registry_nudge(largest_nudge(stage))
     assert_valid_message(message)
     actions = [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert actions == [registry_blocks.STILL_ACCURATE, registry_blocks.UPDATE, registry_blocks.SNOOZE]
+
+
+def test_a_due_soon_nudge_offers_no_snooze():
+    # Snoozing puts off a review that is due; before the date there is nothing to put off.
+    message = registry_blocks.registry_nudge(largest_nudge("soon"))
+    assert_valid_message(message)
+    assert list(buttons(message)) == [registry_blocks.STILL_ACCURATE, registry_blocks.UPDATE]
+
+
+@pytest.mark.parametrize(("snooze_for", "label"), [("3d", "Snooze 3d"), ("12h", "Snooze 12h"), (None, "Snooze")])
+def test_the_snooze_button_says_the_playbooks_snooze(snooze_for, label):
+    message = registry_blocks.registry_nudge({**largest_nudge("due"), "snooze_for": snooze_for})
+    assert buttons(message)[registry_blocks.SNOOZE] == label
+
+
+@pytest.mark.parametrize(("days", "words"), [(-1, "is 1 day overdue"), (-15, "is 15 days overdue")])
+def test_an_overdue_nudge_counts_days(days, words):
+    message = registry_blocks.registry_nudge({**largest_nudge("overdue"), "days_to_review": days})
+    assert words in message["text"]
+
+
+def test_dates_are_the_playbooks_days_not_utcs():
+    # 23:30 UTC on 1 April is already 2 April in Berlin.
+    view = {**largest_nudge("soon"), "next_review_at": "2026-04-01T23:30:00+00:00", "next_review_on": "2026-04-02",
+            "timezone": "Europe/Berlin"}
+    assert "is due for review on 2026-04-02." in registry_blocks.registry_nudge(view)["text"]
+    raised = registry_blocks.registry_raise({**view, "days_overdue": 1, "last_reviewed_on": "2026-01-02"})
+    assert "1 day past its review date (2026-04-02)" in raised["text"] and "last reviewed 2026-01-02" in raised["text"]
 
 
 def test_no_snooze_button_once_snoozes_are_spent():

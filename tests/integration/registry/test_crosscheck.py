@@ -1,5 +1,7 @@
 """What a sign-off learns about the use case it names."""
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from registry_world import (
     DAY,
@@ -41,7 +43,8 @@ def test_an_approved_current_use_case_is_sound(db):
 
 @pytest.mark.parametrize(("now", "words"), [
     (DUE, "its review is due"),
-    (DUE + 23 * DAY / 24, "its review is due"),  # 23 hours late: less than a day
+    (DUE + 14 * DAY / 24, "its review is due"),  # 23:00 on the review date
+    (DUE + 15 * DAY / 24, "its review is 1 day overdue"),  # midnight: the next day, 15 hours late
     (DUE + DAY, "its review is 1 day overdue"),
     (DUE + 12 * DAY, "its review is 12 days overdue"),
 ])
@@ -60,6 +63,16 @@ def test_an_approved_use_case_in_the_prohibited_tier_is_no_basis(db):
         s.get(UseCase, uc).risk_tier = "prohibited"
     got = check(db, uc, T0 + DAY)
     assert (got["warning"], got["current"], got["sound"]) == (f"UC-{uc} is in the prohibited risk tier", False, False)
+
+
+def test_days_overdue_are_the_playbooks_calendar_days(db):
+    uc = new_usecase(db)
+    edit(db, "usecase", uc, {"status": "approved"}, by=GOV)
+    late = DUE + 14 * DAY / 24 + DAY / 48  # 23:30 UTC on the review date: 01:30 the next day in Berlin
+    assert check(db, uc, late)["warning"] == "its review is due"
+    with db.session() as s:
+        assert registry.use_case_check(s, uc, now=late, tz=ZoneInfo("Europe/Berlin"))["warning"] == \
+            "its review is 1 day overdue"
 
 
 def test_relying_on_an_unreviewed_vendor_is_named_but_still_sound(db):

@@ -1,12 +1,13 @@
 """Revisit nudges: soon, due, backing-off re-nudges and one governance raise per review date."""
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from registry_world import (
     ASSIGNEE,
+    BERLIN_PB,
     DAY,
     GOVERNANCE,
     HELPER,
@@ -101,7 +102,9 @@ def test_a_timer_fired_twice_still_owes_one_message(db, clock):
         for timer in timers:  # as if a handler ran, crashed before marking done, and ran again
             for _ in range(2):
                 registry.TIMER_HANDLERS[timer.kind](s, timer, clock.now())
-    assert Counter(m.template for m in outbox_rows(db)) == {registry.T_NUDGE: 2, registry.T_RAISE: 1}
+    # The "due" nudge and the raise, once each; "due soon" is long past by then and never sent.
+    assert Counter(m.payload.get("stage") or m.template for m in outbox_rows(db)) == {
+        "overdue": 1, registry.T_RAISE: 1}
 
 
 def test_a_review_stops_the_nudges_and_schedules_the_next_dates(db, clock):
@@ -226,3 +229,61 @@ def test_a_record_written_with_a_non_utc_clock_is_still_nudged(db, clock):
     run_at(runner, clock, DUE - 5 * DAY)
     run_at(runner, clock, DUE)
     assert [row[2] for row in sent(db)] == ["soon", "due"]
+
+
+# --- after a clock jump, and counting days -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("jump", "sends"), [
+    (DUE - HOUR, [("soon", 0)]),  # late, but still before the date: "due soon" is true
+    (DUE + HOUR, [("due", 1)]),  # the date has come: only "due today"
+    (DUE + 3 * DAY, [("overdue", 1)]),
+])
+def test_after_a_clock_jump_only_the_current_nudge_goes_out(db, clock, jump, sends):
+    uc = new_usecase(db, risk_tier="high")
+    run_at(make_runner(db, clock), clock, jump)
+    assert [(row[2], row[3]) for row in sent(db) if row[1] == registry.T_NUDGE] == sends
+    assert [t.kind for t in timer_rows(db, "usecase", uc, status="pending")][0] != "revisit.soon"
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# Picked in the form: the morning of 2 April on Berlin's wall clock (07:00 UTC, summer time).
+BERLIN_DUE = datetime(2026, 4, 2, 9, 0, tzinfo=BERLIN)
+
+
+def berlin_usecase(db) -> int:
+    return new_usecase(db, playbook=BERLIN_PB, next_review=date(2026, 4, 2))
+
+
+@pytest.mark.parametrize(("now", "days_to_review"), [
+    (BERLIN_DUE - 9 * HOUR - timedelta(minutes=30), 1),  # 23:30 the evening before
+    (BERLIN_DUE - HOUR, 0),  # due today, not yet the hour
+    (BERLIN_DUE + 14 * HOUR + timedelta(minutes=30), 0),  # 23:30 on the day
+    (BERLIN_DUE + 15 * HOUR + timedelta(minutes=30), -1),  # 00:30 the next day, still 2 April in UTC
+    (BERLIN_DUE + 15 * DAY - HOUR, -15),  # fifteen days on, an hour short of 15×24 hours
+    (BERLIN_DUE + 15 * DAY, -15),
+])
+def test_days_to_review_count_the_playbooks_calendar(db, now, days_to_review):
+    uc = berlin_usecase(db)
+    with db.session() as s:
+        summary = registry.record_summary(s, "usecase", registry.get(s, "usecase", uc), now=now, tz=BERLIN)
+    assert (summary["days_to_review"], summary["next_review_on"], summary["timezone"]) == (
+        days_to_review, "2026-04-02", "Europe/Berlin")
+
+
+def test_nudge_stage_and_raise_count_days_by_the_playbooks_calendar(db, clock):
+    uc = berlin_usecase(db)
+    runner = make_runner(db, clock)
+    run_at(runner, clock, BERLIN_DUE + 15 * HOUR + timedelta(minutes=30))  # past midnight in Berlin
+    (first,) = outbox_rows(db, registry.T_NUDGE)
+    assert (first.payload["stage"], first.payload["days_to_review"]) == ("overdue", -1)
+    run_at(runner, clock, BERLIN_DUE + 15 * DAY - HOUR)  # stale_grace (10d) is long past
+    (raise_row,) = outbox_rows(db, registry.T_RAISE)
+    assert raise_row.payload["days_overdue"] == 15
+    assert record(db, "usecase", uc).next_review_at == BERLIN_DUE
+
+
+def test_the_nudge_says_how_long_the_playbooks_snooze_is(db, clock):
+    new_usecase(db, risk_tier="high")
+    run_at(make_runner(db, clock), clock, DUE)
+    assert outbox_rows(db, registry.T_NUDGE)[-1].payload["snooze_for"] == "3d"  # the playbook's snooze
