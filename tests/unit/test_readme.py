@@ -82,3 +82,11 @@ def test_the_readme_error_example_is_what_check_prints():
         load_playbook_text(broken, "playbook.yaml")
     messages = [str(i) for i in error.value.issues]
     assert " ".join(sample.split()) in messages, messages
+
+
+def test_the_readme_offers_snooze_only_where_the_nudge_does():
+    # The "due soon" DM has no Snooze (tests/unit/test_registry_blocks.py): a review is put off
+    # once it is due. The README must not promise it before.
+    nudges = section("Living documentation: use cases and vendors").split("**Revisit nudges.**")[1].split("\n- ")[0]
+    heads_up, on_the_day = nudges.split("on the day", 1)
+    assert "**Snooze**" not in heads_up and "**Snooze**" in on_the_day
