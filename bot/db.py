@@ -59,6 +59,10 @@ def pool_threads(engine: Engine) -> int:
     return max(1, size()) if callable(size) else SQLITE_THREADS
 
 
+class DatabaseUnavailable(Exception):
+    """The database did not answer within the time its caller could wait (an ack's budget)."""
+
+
 class Database:
     """Sessions whose commits can wake in-process workers (the outbox dispatcher).
 
@@ -78,6 +82,17 @@ class Database:
         loop = asyncio.get_running_loop()
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
         return await loop.run_in_executor(self._executor, call)
+
+    async def run_within(self, seconds: float, fn: Callable[P, T], /, *args: P.args,
+                         **kwargs: P.kwargs) -> T:
+        """`run`, or DatabaseUnavailable after `seconds`: for work an acknowledgement waits on,
+        so a database that hangs (a network partition, a held SQLite lock) costs an apology, not
+        Slack's timeout. A blocking call cannot be interrupted: its thread finishes on its own
+        and its result is dropped."""
+        try:
+            return await asyncio.wait_for(self.run(fn, *args, **kwargs), seconds)
+        except TimeoutError:
+            raise DatabaseUnavailable(f"no answer within {seconds:g} s") from None
 
     def on_commit(self, callback: Callable[[Session], None]) -> None:
         self._after_commit.append(callback)

@@ -23,6 +23,9 @@ from services import inbound
 log = logging.getLogger(__name__)
 
 Next = Callable[[], Awaitable[None]]
+# The claim is the database work every request waits on before its listener can ack: bounded,
+# so that a database that does not answer leaves time in Slack's 3 s to send an apology.
+CLAIM_BUDGET = 1.5
 CLAIM = "countersign_delivery_claim"  # context keys: (key, owner) of the claimed delivery
 FAILED = "countersign_listener_failed"
 
@@ -74,7 +77,7 @@ def install(app: AsyncApp, services: Any) -> None:
             with services.db.session() as s:
                 return inbound.claim(s, key=key, owner=owner, now=services.clock.now())
 
-        if await services.db.run(take):
+        if await services.db.run_within(CLAIM_BUDGET, take):
             context[CLAIM] = (key, owner)
             await next()
             return None
