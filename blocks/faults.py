@@ -25,6 +25,12 @@ def fault(reference: str) -> str:
             f"Reference for your admin: {reference}.")
 
 
+def database_unavailable(reference: str) -> str:
+    """`reference` is our own request id, never request content."""
+    return ("Sorry, Countersign cannot reach its database right now, so that did not work and "
+            f"nothing was changed. Please try again in a minute. Reference for your admin: {reference}.")
+
+
 def notice_modal(text: str) -> dict[str, Any]:
     """A small modal with one sentence of mrkdwn, pushed over a form (which stays underneath,
     as it was) or in place of one that cannot be taken."""

@@ -16,10 +16,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from sqlalchemy.exc import OperationalError
 
 from blocks import faults
 from blocks.help import error_message
 from bot import logs
+from bot.db import DatabaseUnavailable
 from handlers import middleware
 from handlers.events.app_home import publish_home
 from services.inputs import InputError
@@ -34,6 +36,10 @@ async def on_error(error: Exception, body: dict[str, Any], context: Any, respond
     if isinstance(error, InputError):
         log.info("refused: %s (%r)", error.message, error)
         text = error.message
+    elif isinstance(error, DatabaseUnavailable | OperationalError):
+        # An outage, not a bug: one line each, not a traceback per request while it lasts.
+        log.error("database unavailable: %s", str(error).splitlines()[0][:300])
+        text = faults.database_unavailable(logs.current("request_id") or "unknown")
     else:
         log.error("listener failed: %r", error, exc_info=error)
         text = faults.fault(logs.current("request_id") or "unknown")
