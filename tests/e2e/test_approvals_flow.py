@@ -401,9 +401,10 @@ def test_break_glass_self_approval_needs_a_reason_and_tells_everyone(slack, fake
     assert "break-glass" in text_of(final)
     fake_slack._poll(lambda: fake_slack.messages(GOVERNANCE), 1, 10, "the governance notice")
     assert "Break-glass" in fake_slack.messages(GOVERNANCE)[0]["text"]
-    dms = {c.args["channel"] for c in fake_slack.calls_to("chat.postMessage")
-           if c.args["channel"] in ("U0REV2", "U0REV3") and "Break-glass" in c.args.get("text", "")}
-    assert dms == {"U0REV2", "U0REV3"}
+    # DMs are other channels' messages: delivered beside the governance notice, not before it.
+    dms = fake_slack.wait_for(lambda c: c.method == "chat.postMessage" and "Break-glass" in c.args.get("text", "")
+                              and c.args["channel"] in ("U0REV2", "U0REV3"), count=2)
+    assert {c.args["channel"] for c in dms} == {"U0REV2", "U0REV3"}
 
 
 def test_app_home_lists_what_waits_for_me_with_buttons(slack, fake_slack):

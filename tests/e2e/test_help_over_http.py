@@ -97,9 +97,14 @@ def test_logs_are_one_json_object_per_line_with_request_fields(bot, slack):
 
     resp = slack.command("/ai-approve", "help", user_id="U0LOGGED")
     request_id = resp.headers["x-request-id"]
-    lines = [line for line in bot.output().splitlines() if line.strip()]
-    records = [json.loads(line) for line in lines]  # every line parses: no stray text
-    [access] = [r for r in records if r.get("request_id") == request_id and "latency_ms" in r]
+    # The access line is written after the response is sent: wait for it.
+    [access] = bot.wait_for_log(lambda r: r.get("request_id") == request_id and "latency_ms" in r,
+                                what="the request's access line")
+    # Every complete line parses: no stray text. (The last may still be being written.)
+    complete = bot.output().rpartition("\n")[0]
+    for line in complete.splitlines():
+        if line.strip():
+            json.loads(line)
     assert access["team"] == "T0001"
     assert access["user"] == "U0LOGGED"
     assert access["action"] == "/ai-approve"

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from models.audit import AuditEvent
+from tests.e2e.waiting import until
 from tests.harness.server import EXAMPLE_PLAYBOOK, SIGNING_SECRET, bot_env, run_cli
 from tests.harness.signing import SignedSlackClient
 
@@ -77,7 +78,8 @@ def test_explain_a_kind_and_a_severity(slack, fake_slack):
 def test_non_admin_cannot_reload_and_the_attempt_is_audited(slack, db):
     body = slack.command("/ai-playbook", "reload", user_id="U0NOTADMIN").json()
     assert "Only the playbook's admins may reload it" in body["text"]
-    assert "playbook.denied" in audit_actions(db)
+    # The denial is written after the ack that tells of it.
+    until(lambda: "playbook.denied" in audit_actions(db), timeout=10, what="the denial in the audit log")
 
 
 def test_invalid_reload_is_refused_old_kept_and_governance_told(slack, fake_slack, db,
