@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from blocks import values
 from handlers.registry_context import errors_for
 
 # What a form tells its submitter when its metadata is not ours; nothing was written.
 LOST = "This form lost track of what it was for; close it and open it again."
-# Row ids are PostgreSQL integers: a bigger number is not one of ours (and would overflow).
-ID_MAX = 2**31 - 1
-_ID = re.compile(r"^[1-9][0-9]{0,9}$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 _TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")
 
@@ -38,10 +36,12 @@ def parts(view: dict[str, Any], count: int) -> list[str]:
 
 
 def record_id(text: str) -> int:
-    """A positive row id, as we wrote it (no sign, no leading zero, within an integer column)."""
-    if not _ID.match(text) or int(text) > ID_MAX:
-        raise BadMetadata("not a record id")
-    return int(text)
+    """A row id as we write them: plain digits within an integer column (a 20-digit number
+    would overflow PostgreSQL's), read the way button values are."""
+    try:
+        return values.record_id(text)
+    except values.ButtonValueError:
+        raise BadMetadata("not a record id") from None
 
 
 def channel_id(text: str) -> str | None:

@@ -47,10 +47,11 @@ async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: A
               "ai_tool": value(view, "ai_tool") or None, "summary": value(view, "summary") or ""}
     picked = value(view, "use_case")
     if picked:
-        if not str(picked).isdigit():
+        try:  # an option value we wrote: a row id, never a number past the id column
+            fields["use_case_id"] = metadata.record_id(str(picked))
+        except metadata.BadMetadata:
             await ack(**errors_on("use_case", "Pick a use case from the list."))
             return
-        fields["use_case_id"] = int(picked)
     user = body["user"]["id"]
     try:
         created = await create(services, fields=fields, requester=user, origin_channel=origin,

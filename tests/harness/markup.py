@@ -28,8 +28,12 @@ def parsed_texts(payload: Any) -> list[str]:
     """Every string in `payload` (a message, a view, Web API arguments, a response_url body)
     that Slack reads as mrkdwn."""
     found = list(text_objects(payload, "mrkdwn"))
-    if isinstance(payload, dict) and isinstance(payload.get("text"), str):
-        found.append(payload["text"])
+    if isinstance(payload, dict):
+        if isinstance(payload.get("text"), str):
+            found.append(payload["text"])
+        for attachment in payload.get("attachments") or []:  # legacy attachments are parsed too
+            if isinstance(attachment, dict):
+                found += [attachment[k] for k in ("text", "pretext", "fallback") if isinstance(attachment.get(k), str)]
     return found
 
 
