@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from slack_sdk.errors import SlackApiError
 
 from blocks.text import plain
+from handlers.deadlines import LOOKUP_BEFORE_ACK
 from services import registry
 from services.registry import fields
 
@@ -82,7 +83,8 @@ async def check_people(client: Any, kind: str, raw: dict[str, Any]) -> dict[str,
 
 async def _person_problem(client: Any, user: str) -> str | None:
     try:
-        info = (await client.users_info(user=user))["user"]
+        # Before the form's ack: a slow Slack costs the check, never the ack.
+        info = (await asyncio.wait_for(client.users_info(user=user), LOOKUP_BEFORE_ACK))["user"]
     except SlackApiError as exc:
         if exc.response.get("error") == "user_not_found":
             return "is not a member of this workspace"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -12,6 +13,7 @@ from blocks.text import channel
 from handlers import metadata
 from handlers.actions.incidents import change
 from handlers.commands.incident import report
+from handlers.deadlines import LOOKUP_BEFORE_ACK
 from handlers.views.approvals import errors_on, value
 
 FIELD_BLOCKS = {"severity": "severity", "title": "title", "category": "category",
@@ -42,9 +44,10 @@ async def on_new(ack: Any, body: dict[str, Any], view: dict[str, Any], client: A
     permalink = None
     if source:
         try:
-            permalink = (await client.chat_getPermalink(channel=source[0],
-                                                        message_ts=source[1]))["permalink"]
-        except Exception:  # the report matters more than its link
+            permalink = (await asyncio.wait_for(
+                client.chat_getPermalink(channel=source[0], message_ts=source[1]),
+                LOOKUP_BEFORE_ACK))["permalink"]
+        except Exception:  # the report matters more than its link, the ack more than both
             permalink = None
     try:
         created = await report(
