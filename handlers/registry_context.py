@@ -93,6 +93,9 @@ async def _person_problem(client: Any, user: str) -> str | None:
     except Exception:
         log.warning("could not check user %s", user, exc_info=True)
         return None
+    if not isinstance(info, dict):  # an answer without the user: as if Slack could not be asked
+        log.warning("could not check user %s: users.info answered without a user", user)
+        return None
     if info.get("deleted"):
         return "has left the workspace"
     if info.get("is_bot") or info.get("id") == "USLACKBOT":
