@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.incidents import SHORTCUT, new_incident_modal
+from blocks.text import plain
 from handlers.commands.incident import severity_choices
 
 
@@ -22,7 +23,8 @@ async def on_report(ack: Any, shortcut: dict[str, Any], client: Any, respond: An
         await respond(response_type="ephemeral", text=NO_MESSAGE)
         return
     pb = context["services"].playbook.current.playbook
-    text = (message.get("text") or "").strip()
+    # A message's text is mrkdwn (`&lt;` for a typed `<`); the form's inputs are plain text.
+    text = plain(message.get("text") or "").strip()
     await client.views_open(trigger_id=shortcut["trigger_id"], view=new_incident_modal(
         severities=severity_choices(pb),
         metadata=f"{shortcut['channel']['id']}:{message['ts']}",

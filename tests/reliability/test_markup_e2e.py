@@ -150,6 +150,9 @@ def test_hostile_text_in_every_field_reaches_slack_escaped_never_live(slack, fak
     bot._keep(slack.message_shortcut(incident_ui.SHORTCUT, {"type": "message", "ts": "1700000000.000100",
                                                             "user": DEV, "text": HOSTILE}, user_id=DEV))
     view_id, view = bot.opened(before, incident_ui.NEW)
+    # The message's mrkdwn is shown in the form as the text it reads as (`&lt;` as `<`).
+    assert next(b for b in view["blocks"] if b["block_id"] == "title")["element"]["initial_value"] \
+        == HOSTILE.replace("&lt;", "<").replace("&gt;", ">")
     assert bot.submit(view_id, view, {"severity": "sev2"}) is None
     fake_slack._poll(lambda: dm_messages(fake_slack, ON_CALL, "You are paged"), 3, WAIT, "three pages")
     page = dm_messages(fake_slack, ON_CALL, "You are paged")[0]
@@ -213,6 +216,10 @@ def test_hostile_text_in_every_field_reaches_slack_escaped_never_live(slack, fak
     assert [name for name, payloads in surfaces.items() if not shown(payloads)] == []
     # A typed link is shown as the text typed, never as a link.
     assert "&lt;https://evil|click&gt;" in text_of(request_message(fake_slack, 0))
+    # Command text arrives as mrkdwn, so its `&lt;` is a typed `<` (escaped once, not twice);
+    # a form's text is what was typed, `&lt;` included.
+    assert "&amp;lt;" not in request_message(fake_slack, 0)["text"]  # the title, from the command
+    assert "&amp;lt;!channel&amp;gt; *bold*" in request_message(fake_slack, 1)["text"]  # from the form
 
 
 def rows(db, model) -> int:
