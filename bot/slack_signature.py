@@ -40,6 +40,12 @@ class BytesSignatureVerifier(SignatureVerifier):
 
 def problem(verifier: SignatureVerifier, headers: Mapping[str, str], body: bytes) -> str | None:
     """Why this request cannot be taken as Slack's, or None when it is signed properly."""
+    # Slack sends each header once. Twice is ambiguous: this check would read the first, Bolt's
+    # own check after it another, so neither could be sure what was verified.
+    getlist = getattr(headers, "getlist", None)
+    if getlist is not None and any(len(getlist(name)) > 1 for name in
+                                   ("x-slack-request-timestamp", "x-slack-signature")):
+        return "a signature header is given more than once"
     timestamp = headers.get("x-slack-request-timestamp")
     signature = headers.get("x-slack-signature")
     if not timestamp or not signature:
