@@ -47,7 +47,8 @@ def _days(count: int) -> str:
 
 
 def _words(value: str | None) -> str:
-    return (value or "—").replace("_", " ")
+    """A stored choice (a status, a review status) as words, for mrkdwn."""
+    return escape((value or "—").replace("_", " "))
 
 
 def summary_line(s: dict[str, Any]) -> str:
@@ -109,7 +110,7 @@ def _fitting(text: str, budget: int) -> int:
 
 def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
     kind = view["kind"]
-    head = [f"*Status:* {_words(view['status'])}", f"*Risk:* {view['risk']}",
+    head = [f"*Status:* {_words(view['status'])}", f"*Risk:* {escape(view['risk'])}",
             (f"*Review:* {DUE_WORDS.get(view['due_state'], view['due_state'])}, next "
              f"{_day(view, 'next_review')}"),
             f"*Last reviewed:* {_day(view, 'last_reviewed')}"
