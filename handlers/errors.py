@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 _telling: set[asyncio.Task[None]] = set()  # referenced until done, or the loop may drop them
 
 
-async def on_error(error: Exception, body: dict[str, Any], context: Any, respond: Any = None,
-                   client: Any = None, response: BoltResponse | None = None) -> BoltResponse | None:
+async def on_error(error: Exception, body: dict[str, Any], context: Any, request: Any,
+                   respond: Any = None, client: Any = None,
+                   response: BoltResponse | None = None) -> BoltResponse | None:
     middleware.listener_failed(context)
     if isinstance(error, InputError):
         log.info("refused: %s (%r)", error.message, error)
@@ -46,6 +47,7 @@ async def on_error(error: Exception, body: dict[str, Any], context: Any, respond
     tell = _tell(body, context, respond, client, text)
     if response is None:  # acknowledged already: Slack has its answer, only the person waits
         await tell
+        _keep_the_ack(request)
         return None
     if "command" in body:  # the answer to a slash command is what its user sees
         tell.close()
@@ -61,6 +63,20 @@ async def on_error(error: Exception, body: dict[str, Any], context: Any, respond
     _telling.add(task)
     task.add_done_callback(_telling.discard)
     return BoltResponse(status=200, body="")
+
+
+def _keep_the_ack(request: Any) -> None:
+    """Undo Bolt's reset of a listener's ack when it failed after acknowledging.
+
+    Bolt sets `ack.response = None` right after this handler returns. Its dispatcher polls for
+    the ack every 10 ms; one that has not seen it yet then waits out the 3-second ack timeout
+    and tries the next listener that matches — a fallback, telling the person their button is
+    unknown. A callback scheduled now runs after that reset (nothing in between yields) and
+    puts the ack back, so the dispatcher answers with it.
+    """
+    ack = request.context.ack
+    if ack.response is not None:
+        asyncio.get_running_loop().call_soon(setattr, ack, "response", ack.response)
 
 
 def _tell(body: dict[str, Any], context: Any, respond: Any, client: Any,
