@@ -3,6 +3,10 @@
 Nothing unverifiable goes further than the signature check (401, nothing read, nothing
 written); nothing Bolt would trip over reaches Bolt (bot/slack_payload). The request's metric
 label is set here from names we defined (handlers.listened_to), never from request content.
+
+Bolt's own signature check stays on behind ours: it is what guards the app wherever it is
+mounted without this endpoint, and on what passes here it agrees (same secret, same bytes,
+same 5-minute window either way), at the cost of one more HMAC.
 """
 
 from __future__ import annotations
