@@ -163,7 +163,8 @@ class Element(_Shape):
 
 
 class State(_Shape):
-    values: dict[str, dict[str, Element]] = {}
+    # Slack always sends `values` with a state, and listeners read view.state.values[...].
+    values: dict[str, dict[str, Element]]
 
 
 class Block(_Shape):
@@ -184,6 +185,7 @@ class View(_Shape):
 
 class SubmittedView(View):
     id: str
+    type: str  # Bolt reads body["view"]["type"] of every submission (is it a workflow step?)
     callback_id: str
     private_metadata: str = ""
     state: State

@@ -62,6 +62,17 @@ def test_a_tampered_body_or_missing_header_is_refused():
     assert slack_signature.problem(VERIFIER, {"x-slack-signature": headers["x-slack-signature"]}, b"x=1")
 
 
+def test_a_signature_header_given_twice_is_refused():
+    from starlette.datastructures import Headers
+
+    body = b"x=1"
+    good = signed(body)
+    twice = Headers(raw=[(k.encode(), v.encode()) for k, v in good.items()]
+                    + [(b"x-slack-signature", b"v0=" + b"0" * 64)])
+    assert slack_signature.problem(VERIFIER, Headers(good), body) is None
+    assert slack_signature.problem(VERIFIER, twice, body) == "a signature header is given more than once"
+
+
 def interactive(payload) -> bytes:
     return urlencode({"payload": payload if isinstance(payload, str) else json.dumps(payload)}).encode()
 
@@ -88,6 +99,9 @@ REFUSED = {
     "command key in a payload": (interactive({**BLOCK_ACTION, "command": None}), FORM),
     "unknown type": (interactive({**BLOCK_ACTION, "type": "interactive_message"}), FORM),
     "state values not objects": (interactive({**BLOCK_ACTION, "state": {"values": {"b": 1}}}), FORM),
+    "submitted view state without values": (interactive({**VIEW, "view": {**VIEW["view"], "state": {}}}), FORM),
+    "submitted view without a type": (interactive(
+        {**VIEW, "view": {k: v for k, v in VIEW["view"].items() if k != "type"}}), FORM),
     "events body a list": (b"[]", "application/json"),
     "events body null": (b"null", "application/json"),
     "event not an object": (json.dumps({**EVENT, "event": "x"}).encode(), "application/json"),
