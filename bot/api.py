@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services import approvals
+from services.inputs import control_character
 
 if TYPE_CHECKING:
     from bot.bootstrap import Services
 
 log = logging.getLogger("countersign.api")
+
+OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The published description of /api/v1 (hand-written beside this module)."""
+    return yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
 
 
 def caller_of(request: Request, tokens: dict[str, str]) -> str | None:
@@ -27,6 +39,17 @@ def caller_of(request: Request, tokens: dict[str, str]) -> str | None:
         if hmac.compare_digest(token.encode(), presented.strip().encode()):
             return name
     return None
+
+
+def ref_problem(ref: str) -> str | None:
+    """Why the gate cannot be asked about `ref` (as sent, before trimming), or None. No request
+    can hold a control character (the input boundary refuses them), and PostgreSQL could not
+    even compare one that is NUL. The published document's pattern says the same."""
+    if not ref.strip():
+        return "ref is required: the reference to ask about"
+    if len(ref) > approvals.REFERENCE_MAX:
+        return f"ref is {len(ref)} characters long; the limit is {approvals.REFERENCE_MAX}"
+    return control_character("ref", ref)
 
 
 def gate_body(ref: str, answer: Any) -> dict[str, Any]:
@@ -54,17 +77,17 @@ def api_routes(services: Services) -> list[Route]:
         if caller is None:
             return JSONResponse({"error": "a valid bearer token is required (API_TOKENS)"},
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        ref = request.query_params.get("ref", "").strip()
-        if not ref or len(ref) > approvals.REFERENCE_MAX:
-            return JSONResponse({"error": f"ref is required, at most {approvals.REFERENCE_MAX} "
-                                 "characters"}, status_code=400)
+        ref = request.query_params.get("ref", "")
+        if (problem := ref_problem(ref)) is not None:
+            return JSONResponse({"error": problem}, status_code=400)
+        ref = ref.strip()
 
         def lookup() -> Any:
             with services.db.session() as s:
                 return approvals.gate(s, ref=ref)
 
         answer = await services.db.run(lookup)
-        etag = f'"{answer.etag}"' if answer is not None else '"none"'
+        etag = answer.etag if answer is not None else '"none"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         log.info("gate %s asked by %s: %s", ref, caller,
                  answer.status if answer is not None else "not_requested")
@@ -72,4 +95,8 @@ def api_routes(services: Services) -> list[Route]:
             return Response(status_code=304, headers=headers)
         return JSONResponse(gate_body(ref, answer), headers=headers)
 
-    return [Route("/api/v1/gate", gate, methods=["GET"])]
+    async def openapi(_: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+    return [Route("/api/v1/gate", gate, methods=["GET"]),
+            Route("/api/v1/openapi.json", openapi, methods=["GET"])]

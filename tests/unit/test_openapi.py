@@ -1,0 +1,62 @@
+"""The published OpenAPI document (bot/openapi.yaml) stays true to what bot/api.py serves:
+the same paths and methods as the routes Starlette has, and a `ref` pattern that admits
+exactly the references the gate answers about. Fuzzing the running server against it is
+tests/reliability/test_api_fuzz.py."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from starlette.routing import Route
+
+from bot.api import openapi_document, ref_problem
+from bot.bootstrap import build_services
+from bot.settings import Settings
+from bot.slack import create_app
+from bot.web import create_web_app
+from tests.harness.server import BOT_TOKEN, EXAMPLE_PLAYBOOK, SIGNING_SECRET
+
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def served_api_routes(tmp_path) -> set[tuple[str, str]]:  # noqa: ANN001
+    settings = Settings(_env_file=None, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+                        database_url=f"sqlite:///{tmp_path / 'api.db'}", playbook_path=EXAMPLE_PLAYBOOK)
+    services = build_services(settings)
+    try:
+        app = create_web_app(services, create_app(settings, services), with_clock=False).app
+        # Starlette answers HEAD for every GET route by itself; the document leaves it implied.
+        return {(route.path, method.lower()) for route in app.routes if isinstance(route, Route)
+                and route.path.startswith("/api/v1/") for method in route.methods if method != "HEAD"}
+    finally:
+        services.db.dispose()
+
+
+def test_the_document_describes_every_route_served_under_api_v1_and_no_other(tmp_path):
+    document = openapi_document()
+    described = {(path, method) for path, item in document["paths"].items() for method in item
+                 if method in HTTP_METHODS}
+    assert described == served_api_routes(tmp_path)
+    assert document["openapi"].startswith("3.1.")
+
+
+def ref_pattern() -> re.Pattern[str]:
+    gate = openapi_document()["paths"]["/api/v1/gate"]["get"]
+    [ref] = [p for p in gate["parameters"] if p["name"] == "ref"]
+    return re.compile(ref["schema"]["pattern"])
+
+
+def test_the_ref_pattern_admits_exactly_the_characters_the_gate_answers_about():
+    pattern = ref_pattern()
+    # A query string is UTF-8: a lone surrogate cannot arrive, so it is no case.
+    disagree = [hex(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF
+                and (pattern.search(chr(c)) is not None) != (ref_problem(chr(c)) is None)]
+    assert disagree == []
+
+
+def test_the_ref_pattern_and_the_gate_agree_on_whole_references():
+    pattern = ref_pattern()
+    for ref in ["https://github.com/acme/app/pull/42", "  padded\t", "release 4.2\n", "a b", " \u3000 ",
+                "a\x00b", "x\x7f", "\x85y", "mid\x1fdle"]:
+        assert (pattern.search(ref) is not None) == (ref_problem(ref) is None), repr(ref)
