@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 from blocks.home import incident_line
 from blocks.registry import summary_line
 from blocks.text import clip, escape, link, md, mention, usergroup
+from services.wallclock import local_iso_time
 
 LINE_LIMIT = 280
 
@@ -52,7 +53,7 @@ def digest_blocks(view: dict[str, Any]) -> list:
     personal = view.get("personal")
     title = "Your weekly Countersign digest" if personal else "Weekly AI governance digest"
     blocks: list = [HeaderBlock(text=title),
-                    ContextBlock(elements=[md(f"As of {view['generated_at'][:16].replace('T', ' ')} UTC")])]
+                    ContextBlock(elements=[md(f"As of {local_iso_time(view['generated_at'], view.get('timezone'))}")])]
     for key, heading, line in SECTIONS:
         section = view.get(key) or {"total": 0, "items": []}
         if personal and key == "incidents":

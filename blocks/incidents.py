@@ -6,6 +6,7 @@ Web API payloads; they decide nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -25,6 +26,7 @@ from slack_sdk.models.views import View
 
 from blocks import values
 from blocks.text import channel, clip, escape, link, md, mention
+from services.wallclock import local_iso_time
 
 ACK = "incident_ack"
 UNACK = "incident_unack"
@@ -64,13 +66,13 @@ def _who(user: str | None) -> str:
     return mention(user, "Countersign")
 
 
-def _when(iso: str | None) -> str:
+def _when(iso: str | None, tz: str | None) -> str:
+    """A moment as Slack shows it in each reader's own zone; where a client cannot, the
+    fallback is the playbook's wall clock (`tz`, the view's `timezone`)."""
     if not iso:
         return ""
-    from datetime import datetime
-
     epoch = int(datetime.fromisoformat(iso).timestamp())
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{iso}>"
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{local_iso_time(iso, tz)}>"
 
 
 def headline(view: dict[str, Any]) -> str:
@@ -112,16 +114,16 @@ def _chain_line(view: dict[str, Any]) -> str:
 def _status_line(view: dict[str, Any]) -> str:
     status = STATUS_WORDS.get(view["status"], view["status"])
     if view["status"] == "acknowledged":
-        status += f" by {_who(view.get('acknowledged_by'))} {_when(view.get('acknowledged_at'))}"
+        status += f" by {_who(view.get('acknowledged_by'))} {_when(view.get('acknowledged_at'), view.get('timezone'))}"
     if view["status"] == "resolved":
-        status += f" by {_who(view.get('resolved_by'))} {_when(view.get('resolved_at'))}"
+        status += f" by {_who(view.get('resolved_by'))} {_when(view.get('resolved_at'), view.get('timezone'))}"
     return status
 
 
 def summary_blocks(view: dict[str, Any]) -> list:
     facts = [f"*{escape(view['title'])}*",
              f"Category: {CATEGORIES.get(view.get('category', 'other'), escape(view.get('category')))}",
-             f"Reported by {_who(view['reporter'])} {_when(view.get('opened_at'))}"]
+             f"Reported by {_who(view['reporter'])} {_when(view.get('opened_at'), view.get('timezone'))}"]
     if view.get("affected"):
         facts.append(f"Affects: {escape(view['affected'])}")
     if view.get("source_permalink"):
@@ -162,11 +164,28 @@ def incident_announcement(view: dict[str, Any]) -> dict[str, Any]:
     return _payload(text, [SectionBlock(text=md(text))])
 
 
+def _taken(view: dict[str, Any]) -> str:
+    """Who took the incident off the pager, and when (a page DM once it is not open)."""
+    tz = view.get("timezone")
+    if view.get("acknowledged_by"):
+        taken = (f"{_who(view['acknowledged_by'])} acknowledged it {_when(view.get('acknowledged_at'), tz)}; "
+                 "paging has stopped.")
+    else:
+        taken = "Paging has stopped."
+    if view["status"] == "resolved":
+        taken += f" {_who(view.get('resolved_by'))} resolved it {_when(view.get('resolved_at'), tz)}."
+    return taken
+
+
 def incident_page(view: dict[str, Any]) -> dict[str, Any]:
-    """Template: the DM that pages one person, with Acknowledge."""
+    """Template: the DM that pages one person, with Acknowledge; rewritten in place once
+    someone takes the incident, saying who and when instead."""
     event = view.get("event") or {}
-    text = (f":rotating_light: You are paged for {escape(headline(view))} "
-            f"({escape(event.get('target', 'on call'))}). Acknowledge to stop the escalation.")
+    paged = f"{escape(headline(view))} ({escape(event.get('target', 'on call'))})"
+    if view["status"] == "open":
+        text = f":rotating_light: You are paged for {paged}. Acknowledge to stop the escalation."
+    else:
+        text = f"You were paged for {paged}. {_taken(view)}"
     value = str(view["id"])
     blocks: list = [SectionBlock(text=md(text)),
                     SectionBlock(text=md(escape(view.get("description") or view["title"], 2900)))]
@@ -175,9 +194,7 @@ def incident_page(view: dict[str, Any]) -> dict[str, Any]:
             ButtonElement(text="Acknowledge", action_id=ACK, value=value, style="primary"),
             ButtonElement(text="Resolve", action_id=RESOLVE, value=value),
             ButtonElement(text="Timeline", action_id=TIMELINE, value=value)]))
-    else:
-        # Updated in place once someone took it: the button would be moot.
-        blocks.append(SectionBlock(block_id="status", text=md(_status_line(view))))
+    # Once someone took it, the first line says who and when; the buttons would be moot.
     if view.get("channel"):
         blocks.insert(1, ContextBlock(elements=[md(f"Incident channel: {channel(view['channel'])}")]))
     return _payload(text, blocks)
@@ -324,7 +341,8 @@ def update_modal(view: dict[str, Any]) -> dict:
 
 def timeline_answer(view: dict[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
     """`entries` from escalation.timeline: each `text` is mrkdwn, user text in it escaped there."""
-    lines = [f"{_when(e.get('at'))} {e.get('text') or escape(e.get('action'))}" for e in entries]
+    lines = [f"{_when(e.get('at'), view.get('timezone'))} {e.get('text') or escape(e.get('action'))}"
+             for e in entries]
     blocks: list = [HeaderBlock(text=clip(f"Timeline of incident #{view['id']}", 150))]
     chunk: list[str] = []
     for line in lines:

@@ -31,6 +31,7 @@ from models.incident import ACKNOWLEDGED, OPEN, RESOLVED, Incident, IncidentPage
 from services.inputs import check_text
 from services.playbook.schema import Playbook
 from services.registry import records as registry_records
+from services.wallclock import local_time, zone
 
 from . import record
 from .engine import FIRST
@@ -63,8 +64,9 @@ def mention(user: str | None) -> str:
     return f"<@{user}>" if user else "someone"
 
 
-def when(moment: datetime | None) -> str:
-    return f"{moment:%H:%M} UTC" if moment is not None else "earlier"
+def when(moment: datetime | None, incident: Incident) -> str:
+    """`moment` on the wall clock of the playbook the incident opened under."""
+    return local_time(moment, zone(record.time_zone(incident))) if moment is not None else "earlier"
 
 
 def fresh(session: Session, incident_id: int) -> Incident:
@@ -95,12 +97,12 @@ def deny(session: Session, incident: Incident, *, user: str, now: datetime, atte
 
 def _already_acknowledged(incident: Incident) -> Outcome:
     return Outcome("already", f"{mention(incident.acknowledged_by)} already acknowledged this incident at "
-                              f"{when(incident.acknowledged_at)}.", incident, by=incident.acknowledged_by)
+                              f"{when(incident.acknowledged_at, incident)}.", incident, by=incident.acknowledged_by)
 
 
 def _already_resolved(incident: Incident) -> Outcome:
     return Outcome("already", f"{mention(incident.resolved_by)} already resolved this incident at "
-                              f"{when(incident.resolved_at)}.", incident, by=incident.resolved_by)
+                              f"{when(incident.resolved_at, incident)}.", incident, by=incident.resolved_by)
 
 
 def _announce(session: Session, incident: Incident, *, kind: str, actor: str, now: datetime,
@@ -133,7 +135,8 @@ def acknowledge(session: Session, *, incident_id: int, user: str, now: datetime,
         return _already_acknowledged(incident)
     if incident.status == RESOLVED:
         return Outcome("not_open", f"This incident was resolved by {mention(incident.resolved_by)} at "
-                                   f"{when(incident.resolved_at)}; there is nothing to acknowledge.", incident)
+                                   f"{when(incident.resolved_at, incident)}; there is nothing to acknowledge.",
+                                   incident)
     paged = was_paged(session, incident, user)
     by_channel = via_channel is not None and via_channel in paged_channels(session, incident)
     if not (paged or is_admin or by_channel):

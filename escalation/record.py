@@ -238,3 +238,8 @@ def retry_delay(attempt: int) -> timedelta:
 def roster_admins(incident: Incident) -> tuple[str, ...]:
     """The playbook admins frozen when the incident opened."""
     return tuple(incident.roster.get("admins", ()))
+
+
+def time_zone(incident: Incident) -> str | None:
+    """The playbook's time zone frozen when the incident opened: the one its times are shown in."""
+    return (incident.roster or {}).get("timezone")

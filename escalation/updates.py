@@ -85,7 +85,7 @@ def snooze_updates(session: Session, *, incident_id: int, user: str, minutes: in
     happened = record.event("snoozed", actor=user, now=now, minutes=minutes, until=record.iso(until))
     record.to_place(session, incident, view, suffix=f"snoozed:v{incident.state_version}", template=record.T_NOTICE,
                     event=happened, now=now)
-    return Outcome("snoozed", f"Status-update reminders snoozed until {when(until)}.", incident)
+    return Outcome("snoozed", f"Status-update reminders snoozed until {when(until, incident)}.", incident)
 
 
 def fire_update_reminder(session: Session, timer: Timer, now: datetime) -> None:

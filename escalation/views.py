@@ -16,7 +16,7 @@ from services.playbook.durations import format_duration
 from services.playbook.snapshot import EscalationChain
 
 from .queries import pages_of
-from .record import chain_of, governance, iso, summary_channel
+from .record import chain_of, governance, iso, summary_channel, time_zone
 
 CATEGORY_LABELS = {
     "prompt_injection": "Prompt injection",
@@ -83,6 +83,7 @@ def incident_view(session: Session, incident: Incident) -> dict[str, Any]:
         "playbook_version": incident.playbook_version,
         "playbook_hash": incident.playbook_hash[:12],
         "state_version": incident.state_version,
+        "timezone": time_zone(incident),
     }
 
 

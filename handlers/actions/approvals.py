@@ -79,14 +79,14 @@ async def decide(services: Any, *, request_id: int, revision: int, user: str, de
         raise approvals.ApprovalInputError("request", f"There is no sign-off request #{request_id}.")
     _, snapshot = loaded
     members = await snapshot_members(services, snapshot)
-    governance = services.playbook.current.playbook.channels.governance
+    pb = services.playbook.current.playbook
 
     def write() -> Any:
         with services.db.session() as s:
             return approvals.decide(s, request_id=request_id, revision=revision, user=user,
                                     decision=decision, now=services.clock.now(),
-                                    group_members=members, governance_channel=governance,
-                                    **extra)
+                                    group_members=members, governance_channel=pb.channels.governance,
+                                    tz=pb.tz, **extra)
 
     return await services.db.run(write)
 

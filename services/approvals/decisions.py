@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlmodel import Session, col, select
 
@@ -42,6 +42,7 @@ from models.approval import (
 from services.inputs import control_character
 from services.playbook.snapshot import ApprovalPolicy
 from services.rows import insert_unless_exists
+from services.wallclock import local_time
 
 from . import record
 from .errors import ApprovalInputError, UnknownRequest
@@ -82,8 +83,9 @@ def mentions(users: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+def when(moment: datetime, tz: tzinfo) -> str:
+    """`moment` on the playbook's wall clock (`tz`)."""
+    return local_time(moment, tz)
 
 
 def lock(session: Session, request_id: int) -> ApprovalRequest:
@@ -123,7 +125,7 @@ def current_votes(session: Session, request: ApprovalRequest) -> list[ApprovalVo
     ).all())
 
 
-def closed_message(session: Session, request: ApprovalRequest) -> str:
+def closed_message(session: Session, request: ApprovalRequest, tz: tzinfo = UTC) -> str:
     """Why nobody can decide any more, naming who decided."""
     votes = current_votes(session, request)
     by = {d: [v.user for v in votes if v.decision == d] for d in DECISIONS}
@@ -138,7 +140,7 @@ def closed_message(session: Session, request: ApprovalRequest) -> str:
         return "This request was cancelled; there is nothing left to decide."
     if request.status == EXPIRED:
         expired = request.decided_at or request.updated_at
-        return f"This request expired at {when(expired)} without sign-off; it needs a new request."
+        return f"This request expired at {when(expired, tz)} without sign-off; it needs a new request."
     return f"This request is {request.status}."
 
 
@@ -156,8 +158,10 @@ def decide(
     confirmations: Sequence[str] = (),
     restated_reference: str | None = None,
     break_glass_reason: str | None = None,
+    tz: tzinfo = UTC,
 ) -> Decision:
     """Record `user`'s decision on `revision` of the request, or refuse it (see the module doc).
+    `tz`: the playbook's time zone, for the times a refusal names.
 
     `group_members` resolves the snapshot's approver groups now (Slack user groups);
     `governance_channel` is told of a break-glass self-approval. `confirmations` are checklist
@@ -175,7 +179,7 @@ def decide(
 
     # 2. who may decide, and when
     refusal = _who_may_decide(session, request, policy, user=user, decision=decision, revision=revision,
-                              group_members=group_members)
+                              group_members=group_members, tz=tz)
     if refusal is not None:
         return refuse(*refusal)
     groups = groups_of(policy, group_members, user)
@@ -282,10 +286,11 @@ def decide(
 
 
 def _who_may_decide(session: Session, request: ApprovalRequest, policy: ApprovalPolicy, *, user: str,
-                    decision: str, revision: int, group_members: GroupMembers) -> tuple[str, str] | None:
+                    decision: str, revision: int, group_members: GroupMembers,
+                    tz: tzinfo) -> tuple[str, str] | None:
     """(code, message) of the first rule refusing this user a say, or None."""
     if request.status != PENDING:
-        return "not_pending", closed_message(session, request)
+        return "not_pending", closed_message(session, request, tz)
     if revision != request.revision:
         return "stale_revision", (f"This request was resubmitted as revision {request.revision} after the revision "
                                   f"you decided on ({revision}); look at the current revision and decide again.")
@@ -304,7 +309,7 @@ def _who_may_decide(session: Session, request: ApprovalRequest, policy: Approval
     ).first()
     if earlier is not None:
         return "already_voted", (f"You already {PAST[earlier.decision]} revision {request.revision} of this "
-                                 f"request at {when(earlier.at)}; one vote per person.")
+                                 f"request at {when(earlier.at, tz)}; one vote per person.")
     return None
 
 

@@ -2,6 +2,7 @@
 submissions against the running bot, with the fake Slack recording what the bot posts."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -112,6 +113,8 @@ def test_one_vote_per_person(slack, fake_slack):
     click(slack, APPROVE, message, "U0REV1")
     second = last_response(fake_slack, 3)
     assert "already" in second["text"]
+    # When, on the playbook's wall clock (Europe/Berlin), not UTC's.
+    assert re.search(r"at \d{4}-\d\d-\d\d \d\d:\d\d CES?T; one vote per person", second["text"]), second["text"]
     wait_message(fake_slack, message["ts"], "1 of 2 approvals")
 
 

@@ -1,6 +1,7 @@
 """AI incidents through the real HTTP path, on an injected clock (CLOCK_OFFSET_FILE): the bot
 pages along the playbook's chain until a human acknowledges."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,16 @@ def test_two_people_pressing_acknowledge_one_wins_the_other_is_told(slack, fake_
     press(slack, fake_slack, ACK, "U0ADMIN", dm, "D0PRI1")
     answers = [r[1]["text"] for r in fake_slack.wait_for_responses(3)]
     assert any("<@U0PRI1>" in a and "already" in a.lower() for a in answers[1:])
+    # When, on the playbook's wall clock (Europe/Berlin), not UTC's.
+    assert any(re.search(r"already acknowledged this incident at \d{4}-\d\d-\d\d \d\d:\d\d CES?T\.", a)
+               for a in answers[1:]), answers
     assert audit_actions(db).count("incident.acknowledged") == 1
+    # The page DM, rewritten in place: who took it and when, no instruction, no button.
+    taken = fake_slack._poll(lambda: [m for m in fake_slack.messages("U0PRI1") if m["ts"] == dm["ts"]
+                                      and m["text"].startswith("You were paged")], 1, 15, "the rewritten page DM")[0]
+    assert "<@U0PRI1> acknowledged it <!date^" in taken["text"] and "; paging has stopped." in taken["text"]
+    assert "Acknowledge to stop" not in str(taken["blocks"])
+    assert not [b for b in taken["blocks"] if b["type"] == "actions"]
 
 
 def test_resolve_asks_for_a_summary_and_ends_everything(slack, fake_slack, clock_file, db):

@@ -242,3 +242,17 @@ def test_a_long_timeline_fits_and_says_what_it_left_out():
     message = timeline_answer(largest_incident(), entries)
     assert_valid_message(message)
     assert "later entries" in json.dumps(message["blocks"][-2])
+
+
+def test_a_page_dm_taken_by_someone_says_who_and_when_on_the_playbooks_clock():
+    view = {**largest_incident("acknowledged", "acknowledged"), "timezone": "Europe/Berlin",
+            "acknowledged_by": "U0SEC1", "acknowledged_at": "2026-11-25T07:32:00+00:00"}
+    taken = INCIDENT_TEMPLATES["incident_page"](view)
+    assert "Acknowledge to stop the escalation" not in json.dumps(taken)
+    assert "<@U0SEC1> acknowledged it <!date^1795591920^{date_short_pretty} {time}|2026-11-25 08:32 CET>" \
+        in taken["text"]
+    resolved = INCIDENT_TEMPLATES["incident_page"]({**view, "status": "resolved", "resolved_by": "U0PRI1",
+                                                     "resolved_at": "2026-11-25T09:00:00+00:00"})
+    assert "<@U0PRI1> resolved it <!date^" in resolved["text"] and "|2026-11-25 10:00 CET>." in resolved["text"]
+    still_open = INCIDENT_TEMPLATES["incident_page"]({**view, "status": "open"})
+    assert still_open["text"].endswith("Acknowledge to stop the escalation.")

@@ -188,3 +188,8 @@ def test_app_home_with_every_section_full_stays_within_100_blocks():
               for e in b["elements"]]
     assert "home_page_prev_records" in pagers and "home_page_next_records" in pagers
     assert "home_page_next_incidents" in pagers
+
+
+def test_the_digest_says_when_on_the_playbooks_clock():
+    message = registry_digest({**largest_digest(), "timezone": "Europe/Berlin"})
+    assert "As of 2026-03-02 10:00 CET" in json.dumps(message)

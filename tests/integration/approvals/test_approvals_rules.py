@@ -2,6 +2,7 @@
 from which group, after which checklist, with what proof of intent."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from signoff_world import (
@@ -89,6 +90,8 @@ def test_one_vote_per_person_per_revision(db):
     again = decide(db, rid, "U0REV1", now=T0 + timedelta(minutes=3))
     assert (again.outcome, again.code) == ("denied", "already_voted")
     assert again.message == "You already approved revision 1 of this request at 2026-03-02 09:00 UTC; one vote per person."
+    in_berlin = decide(db, rid, "U0REV1", now=T0 + timedelta(minutes=4), tz=ZoneInfo("Europe/Berlin"))
+    assert "at 2026-03-02 10:00 CET; one vote per person." in in_berlin.message  # the playbook's wall clock
     flip = decide(db, rid, "U0REV1", "reject", reason="Actually no")
     assert flip.code == "already_voted"
     assert len(votes(db, rid)) == 1 and request(db, rid).status == "pending"

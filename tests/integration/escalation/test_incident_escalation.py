@@ -1,6 +1,7 @@
 """The chain on an injected clock: pages at the exact times, acknowledgement stops it, un-ack
 restarts it, resolve ends it, empty targets are skipped, and a chain that runs out is reported."""
 
+import json
 from datetime import timedelta
 
 from incident_world import (
@@ -28,6 +29,7 @@ from incident_world import (
 from sqlalchemy import update
 
 import escalation
+from blocks.incidents import incident_page
 from bot.clock import ManualClock
 from models.incident import Incident
 from services.playbook import LoadedPlaybook, Playbook
@@ -89,6 +91,14 @@ def test_acknowledging_at_7_minutes_stops_the_chain(db):
     updates = outbox_rows(db, iid, template="incident_page", method="chat.update")
     assert sorted(m.channel for m in updates) == ["U0PRI1", "U0SEC1"]
     assert all(m.payload["status"] == "acknowledged" for m in updates)
+    # ...and say who took it and when, not to acknowledge.
+    for message in updates:
+        rendered = incident_page(message.payload)
+        acked = f"<@U0SEC1> acknowledged it <!date^{int((T0 + 7 * MINUTE).timestamp())}^"
+        assert rendered["text"].startswith("You were paged for AI incident #")
+        assert acked in rendered["text"] and "|2026-03-02 10:07 UTC>; paging has stopped." in rendered["text"]
+        assert "Acknowledge to stop" not in json.dumps(rendered)
+        assert [b["type"] for b in rendered["blocks"]].count("actions") == 0
 
 
 def test_unacknowledging_restarts_the_chain_from_the_top_in_a_new_run(db):

@@ -57,8 +57,22 @@ def test_the_second_to_acknowledge_is_told_who_beat_them(db):
     second = ack(db, iid, "U0SEC1", now=clock.now() + MINUTE)
     assert first.outcome == "acknowledged"
     assert (second.outcome, second.by) == ("already", "U0PRI1")
-    assert second.message == "<@U0PRI1> already acknowledged this incident at 10:06 UTC."
+    assert second.message == "<@U0PRI1> already acknowledged this incident at 2026-03-02 10:06 UTC."
     assert audit_actions(db, iid).count("incident.acknowledged") == 1
+
+
+def test_replies_name_times_on_the_playbooks_wall_clock(db):
+    from incident_world import PLAYBOOK_YAML
+
+    from services.playbook import load_playbook_text
+
+    berlin = load_playbook_text(PLAYBOOK_YAML.replace("timezone: UTC", "timezone: Europe/Berlin"))
+    iid = open_incident(db, "sev2", playbook=berlin)
+    ack(db, iid, "U0ADMIN", now=T0 + 6 * MINUTE, is_admin=True)
+    again = ack(db, iid, "U0ADMIN", now=T0 + 7 * MINUTE, is_admin=True)
+    assert again.message == "<@U0ADMIN> already acknowledged this incident at 2026-03-02 11:06 CET."
+    [page_view] = [m.payload for m in outbox_rows(db, iid, template="incident_summary")][-1:]
+    assert page_view["timezone"] == "Europe/Berlin"
 
 
 def test_acknowledging_updates_the_summary_and_tells_the_thread(db):

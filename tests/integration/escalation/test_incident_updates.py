@@ -68,7 +68,7 @@ def test_snoozing_moves_the_next_reminder_to_the_end_of_the_snooze(db):
     iid = open_incident(db, "sev2")
     with db.session() as s:
         outcome = escalation.snooze_updates(s, incident_id=iid, user="U0PRI1", minutes=60, now=T0 + 10 * MINUTE)
-    assert (outcome.outcome, outcome.message) == ("snoozed", "Status-update reminders snoozed until 11:10 UTC.")
+    assert (outcome.outcome, outcome.message) == ("snoozed", "Status-update reminders snoozed until 2026-03-02 11:10 UTC.")
     sweep_until(runner, clock, T0 + 105 * MINUTE)
     assert reminder_times(db, iid) == [T0 + 70 * MINUTE, T0 + 100 * MINUTE]
     assert [t.status for t in timer_rows(db, iid, "incident.update_reminder")][:2] == ["cancelled", "done"]
