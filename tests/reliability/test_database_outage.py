@@ -29,20 +29,23 @@ from tests.reliability.workload import (
     PLAYBOOK,
     Acks,
     approve,
+    bot_settings,
     incident_title,
+    knob,
     open_incident,
     open_signoff,
     outbox_rows,
     report,
     request_message,
     signoff_title,
+    timeout,
     wait_settled,
 )
 
-# Shorter than the 30 s (that run is tests/soak/database_outage.py): nothing in the bot
+# Shorter than the 30 s (that run is tests/soak/database_outage.sh): nothing in the bot
 # measures how long the database has been gone — while it refuses, every path fails at once
 # and the next request after it is back reconnects — so 8 s passes through the same states.
-OUTAGE = 8.0
+OUTAGE = knob("DB_OUTAGE_SECONDS", 8.0)
 PACE = 0.25  # seconds between requests during the outage
 APOLOGY = "Countersign cannot reach its database right now, so that did not work and nothing was changed."
 
@@ -73,13 +76,14 @@ def proxied_database_url(database_url):  # noqa: ANN001
 
 @pytest.mark.e2e
 @pytest.mark.postgres
+@timeout(120 + 2 * OUTAGE)
 @pytest.mark.parametrize("blackhole", [False, True], ids=["refused", "blackholed"])
 def test_postgres_unreachable_readyz_503_apologies_nothing_half_written_then_normal(
         blackhole, proxied_database_url, bot_factory, fake_slack, clock_file, db, tmp_path):
     proxy, url = proxied_database_url
     mode = "blackholed" if blackhole else "refused"
-    bot = bot_factory(DATABASE_URL=url, PLAYBOOK_PATH=str(PLAYBOOK),
-                      CLOCK_OFFSET_FILE=str(clock_file)).start()
+    bot = bot_factory(**bot_settings(DATABASE_URL=url, PLAYBOOK_PATH=str(PLAYBOOK),
+                                     CLOCK_OFFSET_FILE=str(clock_file))).start()
     fake = fake_slack
     with SignedSlackClient(bot.url, SIGNING_SECRET, fake=fake) as slack:
         outage_scenario(bot, slack, fake, db, cut=lambda: proxy.cut(blackhole=blackhole),
@@ -115,12 +119,14 @@ class SqliteLockHolder:
 
 
 @pytest.mark.e2e
+@timeout(120 + 2 * OUTAGE)
 def test_sqlite_locked_by_another_process_readyz_503_apologies_nothing_half_written_then_normal(
         database_url, bot_factory, fake_slack, clock_file, db, tmp_path):
     if PG_URL:
         pytest.skip("SQLite only: on PostgreSQL the proxy test above cuts the database off")
     holder = SqliteLockHolder(make_url(database_url).database)
-    bot = bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file)).start()
+    bot = bot_factory(**bot_settings(PLAYBOOK_PATH=str(PLAYBOOK),
+                                     CLOCK_OFFSET_FILE=str(clock_file))).start()
     try:
         with SignedSlackClient(bot.url, SIGNING_SECRET, fake=fake_slack) as slack:
             outage_scenario(bot, slack, fake_slack, db, cut=holder.cut, restore=holder.restore,

@@ -37,13 +37,34 @@ DAY, HOUR = 86400, 3600
 ACK_BOUND = 2.5
 
 
+def knob(name: str, ci: float) -> float:
+    """A length CI keeps short (`ci`) and a tests/soak/ script makes long: env `name`."""
+    return float(os.environ.get(name) or ci)
+
+
+def timeout(ci: float) -> pytest.MarkDecorator:
+    """pytest-timeout for a test CI bounds at `ci` seconds; SOAK_TIMEOUT overrides (0: none)."""
+    return pytest.mark.timeout(knob("SOAK_TIMEOUT", ci))
+
+
+def bot_settings(**settings: str) -> dict[str, str]:
+    """`settings` plus RELIABILITY_BOT_ENV ("NAME=value,NAME=value"): how a soak script gives
+    the bot production's timeouts and back-off instead of the harness's quick ones."""
+    extra = dict(pair.split("=", 1) for pair in os.environ.get("RELIABILITY_BOT_ENV", "").split(",") if pair)
+    return {**settings, **extra}
+
+
 @pytest.fixture
 def workload_bot(bot_factory, fake_slack, clock_file):  # noqa: ANN001
-    # Slack's time moves with the bot's: the dispatcher looks for an earlier attempt's message
-    # by comparing Slack's ts with its own clock.
+    follow_bot_clock(fake_slack, clock_file)
+    return bot_factory(**bot_settings(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file))).start()
+
+
+def follow_bot_clock(fake: FakeSlack, clock_file: Path) -> None:
+    """Slack's time moves with the bot's: the dispatcher looks for an earlier attempt's message
+    by comparing Slack's ts with its own clock."""
     clock = OffsetFileClock(str(clock_file))
-    fake_slack.follow_clock(lambda: clock.now().timestamp())
-    return bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file)).start()
+    fake.follow_clock(lambda: clock.now().timestamp())
 
 
 @pytest.fixture
