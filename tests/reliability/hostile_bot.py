@@ -3,9 +3,9 @@
 Fuzzing needs hundreds of requests, not hundreds of processes, so the database, the fake Slack
 and the bot here are module-scoped (the e2e fixtures are per test). Each request (`Shot`) is
 judged on its own — never a 5xx; a 2xx or a 4xx that explains; no traceback logged while it was
-served; nothing written by one that was refused — and each test ends with `finish()`: the bot
-settles, its whole log is scanned once more, and every Web API call and response_url post the
-test caused is searched for markup the fuzz typed.
+served; nothing written by one that was refused — and each test runs inside `judging()`, which ends
+with the bot settled, its whole log scanned once more, and every Web API call and response_url
+post the test caused searched for markup the fuzz typed.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -332,8 +333,21 @@ class Hostile:
                     f"a 2xx with an empty body and no answer to the person within {ANSWER_WAIT}s"))
             time.sleep(0.02)
 
-    def finish(self, name: str, workdir: Path) -> dict[str, int]:
-        """The whole test's judgement: late tracebacks, markup typed and sent live, spec misuse."""
+    @contextmanager
+    def judging(self, name: str, workdir: Path) -> Iterator[Hostile]:
+        """A test's requests, then the whole test's judgement; its figures are kept either way."""
+        self.begin()
+        problems: list[str] = []
+        try:
+            yield self
+            problems = self._whole_test()
+        finally:
+            figures.add(self.figures)
+            report(workdir, name, self.figures)
+        assert not problems, "\n\n".join(problems)
+
+    def _whole_test(self) -> list[str]:
+        """Late tracebacks, markup typed and sent live, Web API calls Slack would refuse."""
         self.rows.settled()
         self.log.wait_quiet()
         late = self.log.new_tracebacks()
@@ -346,10 +360,12 @@ class Hostile:
         for shot, answer in self.answers:
             found += [f"HTTP answer to {shot.kind} {shot.note}: {leak}" for leak in markup.leaks(answer)]
         self.figures["markup leaks"] += len(found)
-        figures.add(self.figures)
-        report(workdir, name, self.figures)
         violations = self.fake.violations[self.violations_from:]
-        assert not late, "tracebacks logged after the requests were answered:\n" + "\n".join(late[:5])
-        assert not found, "typed markup sent live:\n" + "\n".join(found[:20])
-        assert not violations, "Web API calls Slack would refuse:\n" + "\n".join(violations[:20])
-        return self.figures
+        problems = []
+        if late:
+            problems.append("tracebacks logged after the requests were answered:\n" + "\n".join(late[:5]))
+        if found:
+            problems.append("typed markup sent live:\n" + "\n".join(found[:20]))
+        if violations:
+            problems.append("Web API calls Slack would refuse:\n" + "\n".join(violations[:20]))
+        return problems

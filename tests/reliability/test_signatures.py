@@ -135,21 +135,21 @@ def body_of(kind: str, fake) -> tuple[bytes, str, str]:  # noqa: ANN001
 @pytest.mark.parametrize("kind", ["command", "event", "block_action"])
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_signature(hostile, request, tmp_path, case: Case, kind: str):  # noqa: ANN001
-    hostile.begin()
     body, content_type, trigger_id = body_of(kind, hostile.fake)
-    calls_before = len(hostile.fake.calls)
-    shot = Shot(kind, case.body(body), content_type, headers=case.headers(body, int(time.time())),
-                signed=False, trigger_id=trigger_id, must_refuse=case.status == 401, note=case.name)
-    resp = hostile.fire(shot)
-    figures.add({"signature cases": 1, "signature cases not 401": int(case.status == 401 and resp.status_code != 401)})
-    assert resp.status_code == case.status, f"{case.name}: {resp.status_code} {resp.text[:300]}"
-    if case.status == 401:
-        # Refused by our own check, before anything reads the body — not left to Bolt's second
-        # look, which reads the headers its own way — and with nothing about the product.
-        assert resp.json() == UNVERIFIED_ANSWER, resp.text
-        assert "Countersign" not in resp.text
-        hostile.rows.settled()
-        caused = [c.method for c in hostile.fake.calls[calls_before:] if c.method not in STARTUP_READS]
-        assert caused == [], f"an unverifiable request made the bot call Slack: {caused}"
-        assert not [k for k, _ in hostile.fake.responses if k == trigger_id], "it answered on the response_url"
-    hostile.finish(request.node.name, tmp_path)
+    with hostile.judging(request.node.name, tmp_path):
+        calls_before = len(hostile.fake.calls)
+        shot = Shot(kind, case.body(body), content_type, headers=case.headers(body, int(time.time())),
+                    signed=False, trigger_id=trigger_id, must_refuse=case.status == 401, note=case.name)
+        resp = hostile.fire(shot)
+        figures.add({"signature cases": 1,
+                     "signature cases not 401": int(case.status == 401 and resp.status_code != 401)})
+        assert resp.status_code == case.status, f"{case.name}: {resp.status_code} {resp.text[:300]}"
+        if case.status == 401:
+            # Refused by our own check, before anything reads the body — not left to Bolt's
+            # second look, which reads the headers its own way — with nothing about the product.
+            assert resp.json() == UNVERIFIED_ANSWER, resp.text
+            assert "Countersign" not in resp.text
+            hostile.rows.settled()
+            caused = [c.method for c in hostile.fake.calls[calls_before:] if c.method not in STARTUP_READS]
+            assert caused == [], f"an unverifiable request made the bot call Slack: {caused}"
+            assert not [k for k, _ in hostile.fake.responses if k == trigger_id], "it answered on the response_url"
