@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import escalation
-from bot import logs, migrate
+from bot import instance, logs, migrate
 from bot.clock import Clock, OffsetFileClock, SystemClock
 from bot.clockwork import Clockwork
 from bot.digest_job import DigestJob
@@ -24,7 +24,7 @@ from bot.policy import PlaybookWatcher, RunningPlaybook
 from bot.settings import Settings
 from bot.slack import web_client
 from bot.timer_runner import TimerRunner
-from services import approvals, outbox, registry, timers
+from services import approvals, inbound, outbox, registry, timers
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
 @asynccontextmanager
 async def background(services: Services, *, with_clock: bool) -> AsyncIterator[None]:
     """Everything a process runs beside answering Slack: clock, playbook watch, group check."""
+    await services.db.run(_release_orphaned_claims, services)
     clockwork = build_clockwork(services) if with_clock else None
     watcher = PlaybookWatcher(services, interval=services.settings.playbook_watch_interval)
     if clockwork is not None:
@@ -76,6 +77,14 @@ async def background(services: Services, *, with_clock: bool) -> AsyncIterator[N
         await watcher.stop()
         if clockwork is not None:
             await clockwork.stop()
+
+
+def _release_orphaned_claims(services: Services) -> None:
+    """Slack deliveries a dead process of this host was handling: its redelivery is taken."""
+    with services.db.session() as s:
+        released = inbound.release_orphans(s, host=instance.HOST, gone=instance.gone)
+    if released:
+        log.info("released %d Slack deliveries left unfinished by a process that died", released)
 
 
 async def _report_groups(services: Services) -> None:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,7 +15,7 @@ from slack_bolt.listener.async_listener_completion_handler import (
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
-from bot import logs
+from bot import instance, logs
 from services import inbound
 
 log = logging.getLogger(__name__)
@@ -71,7 +69,7 @@ def install(app: AsyncApp, services: Any) -> None:
         if key is None:
             await next()
             return None
-        owner = f"{os.getpid()}:{uuid.uuid4().hex}"
+        owner = instance.owner()
 
         def take() -> bool:
             with services.db.session() as s:

@@ -5,16 +5,19 @@ A claim is a row: inserted as `started` with an owner and a lease (the unique ke
 between processes), settled `done` when the listener completed or `released` when it failed.
 A redelivery of a done one is dropped; of a started one within its lease too (the first is
 still working); past the lease, or once released, a compare-and-set hands it to the
-redelivery. Settling checks the owner, so a worker that lost its lease changes nothing.
+redelivery. Settling checks the owner, so a worker that lost its lease changes nothing. A
+process starting releases what a dead process of its host still held (release_orphans): the
+lease only has to wait for processes nothing here can see.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from models.inbound import DONE, RELEASED, STARTED, InboundDelivery
 
@@ -58,6 +61,26 @@ def settle(session: Session, *, key: str, owner: str, completed: bool) -> bool:
         .values(status=DONE if completed else RELEASED, lease_until=None)
     )
     return result.rowcount == 1
+
+
+def release_orphans(session: Session, *, host: str, gone: Callable[[str], bool]) -> int:
+    """Release what processes of `host` left started when they died (`gone(owner)`), so a
+    redelivery after a restart is handled at once rather than once the lease has run out."""
+    owners = session.exec(
+        select(InboundDelivery.owner).distinct()
+        .where(col(InboundDelivery.status) == STARTED)
+        .where(col(InboundDelivery.owner).startswith(f"{host}:"))
+    ).all()
+    dead = [o for o in owners if o is not None and gone(o)]
+    if not dead:
+        return 0
+    result = session.exec(
+        update(InboundDelivery)
+        .where(col(InboundDelivery.status) == STARTED)
+        .where(col(InboundDelivery.owner).in_(dead))
+        .values(status=RELEASED, lease_until=None)
+    )
+    return result.rowcount
 
 
 def forget_older_than(session: Session, *, cutoff: datetime) -> int:

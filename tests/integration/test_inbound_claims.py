@@ -79,3 +79,18 @@ def test_concurrent_first_deliveries_are_taken_once(pg_db):
     assert won.count(True) == 1
     with pg_db.session() as s:
         assert len(s.exec(select(InboundDelivery)).all()) == 1
+
+
+def test_a_starting_process_releases_what_a_dead_process_of_its_host_held(db):
+    assert claim(db, "hostA:101:boot1:c1", key="event:Dead")
+    assert claim(db, "hostA:102:boot1:c2", key="event:Alive")
+    assert claim(db, "hostB:101:boot1:c3", key="event:Elsewhere")
+    assert claim(db, "hostA:103:boot1:c4", key="event:Done")
+    assert settle(db, "hostA:103:boot1:c4", completed=True, key="event:Done")
+    with db.session() as s:
+        released = inbound.release_orphans(s, host="hostA", gone=lambda owner: ":101:" in owner)
+    assert released == 1
+    assert row(db, "event:Dead").status == RELEASED
+    assert claim(db, "hostA:104:boot2:c5", key="event:Dead")  # the redelivery is taken at once
+    assert [row(db, k).status for k in ("event:Alive", "event:Elsewhere", "event:Done")] == [
+        STARTED, STARTED, DONE]
