@@ -69,7 +69,8 @@ def api_request(draw) -> Shot:  # noqa: ANN001
         query = draw(st.sampled_from(RAW_QUERIES))
     else:
         pairs = draw(st.lists(st.tuples(st.sampled_from(("ref", "ref", "REF", "x", "")), hostile_text), max_size=3))
-        query = form(pairs).decode()
+        # Past 8 KiB a URL is refused by proxies (and the client) before it could reach the bot.
+        query = form(pairs).decode()[:8192]
     method = draw(st.sampled_from(("GET", "GET", "GET", "POST", "PUT", "DELETE")))
     path = draw(st.sampled_from(("/api/v1/gate", "/api/v1/gate", "/api/v1/gate/", "/api/v1/nope", "/api/v1/")))
     headers = [] if auth is None else [("Authorization", auth)]

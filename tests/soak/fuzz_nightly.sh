@@ -9,7 +9,7 @@
 # A failure prints the request, the bot's answer and its log, and a @reproduce_failure blob that
 # replays the example. Figures (requests fuzzed, 5xx, tracebacks, markup leaks, unanswered,
 # rows written by refused requests) are printed at the end and appended, one JSON object per
-# test, to $RELIABILITY_FIGURES (default ./fuzz-figures.jsonl).
+# test, to $RELIABILITY_FIGURES (default ./soak-figures.jsonl, as the other soak scripts).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,8 +18,8 @@ shift || true
 export HYPOTHESIS_PROFILE=nightly
 export HYPOTHESIS_MAX_EXAMPLES="$EXAMPLES"
 # Thousands of real requests take longer than a CI test may; 0 lifts pytest-timeout's limit.
-export FUZZ_TIMEOUT="${FUZZ_TIMEOUT:-0}"
-export RELIABILITY_FIGURES="${RELIABILITY_FIGURES:-$PWD/fuzz-figures.jsonl}"
+export FUZZ_TIMEOUT="${SOAK_TIMEOUT:-0}"
+export RELIABILITY_FIGURES="${RELIABILITY_FIGURES:-$PWD/soak-figures.jsonl}"
 
 exec .venv/bin/pytest -q -p no:cacheprovider \
   tests/reliability/test_hostile_commands.py \
