@@ -20,6 +20,7 @@ from bot.db import Database, make_engine
 from bot.directory import GroupDirectory
 from bot.dispatcher import DispatchPolicy, Dispatcher
 from bot.leader import Leadership
+from bot.people import People
 from bot.policy import PlaybookWatcher, RunningPlaybook
 from bot.settings import Settings
 from bot.slack import web_client
@@ -38,6 +39,7 @@ class Services:
     clock: Clock
     playbook: RunningPlaybook
     directory: GroupDirectory
+    people: People
     extras: dict[str, object] = field(default_factory=dict)
 
 
@@ -56,6 +58,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
                         if settings.clock_offset_file else SystemClock()),
         playbook=playbook,
         directory=GroupDirectory(web_client(settings), ttl=settings.usergroup_cache_ttl),
+        people=People(web_client(settings)),
     )
 
 

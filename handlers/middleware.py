@@ -16,6 +16,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import instance, logs
+from handlers import people
 from services import inbound
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ def install(app: AsyncApp, services: Any) -> None:
 
     app.middleware(provide_services)
     app.middleware(bind_log_fields)
+    # Before the delivery claim: a deactivated account's request writes nothing but its refusal.
+    app.middleware(people.refuse_deactivated)
     app.middleware(drop_redeliveries)
     # Global middleware runs before the listener (its next() only marks the chain as passed),
     # so the end of a listener is seen here. Bolt has no public setter for it; app.error()
