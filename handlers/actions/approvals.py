@@ -153,8 +153,17 @@ async def on_resubmit(ack: Any, body: dict[str, Any], action: dict[str, Any], cl
     loaded = await click.load()
     if loaded is None:
         return
-    if loaded[0]["requester"] != click.user:
-        await click.tell("Only the requester can resubmit a new revision of this request.")
+    services = click.services
+
+    def check() -> Any:
+        with services.db.session() as s:
+            return approvals.may_resubmit(s, request_id=click.request_id, user=click.user,
+                                          now=services.clock.now())
+
+    # Before a form they could not submit; a refusal is audited like the submission's would be.
+    refusal = await services.db.run(check)
+    if refusal is not None:
+        await click.tell(refusal.message)
         return
     await click.open_modal(approval_modals.resubmit_modal(loaded[0]))
 

@@ -23,7 +23,7 @@ from models.approval import (
 
 from .decisions import Decision, decide, get, get_request
 from .errors import ApprovalInputError, UnknownRequest
-from .lifecycle import RESUBMITTABLE, cancel, resubmit
+from .lifecycle import RESUBMITTABLE, cancel, may_resubmit, resubmit
 from .limits import AI_TOOL_MAX, REASON_MAX, REFERENCE_MAX, SUMMARY_MAX, TITLE_MAX
 from .opening import open_request
 from .policy import GroupMembers
@@ -82,6 +82,7 @@ __all__ = [
     "gate",
     "get",
     "get_request",
+    "may_resubmit",
     "normalize_ref",
     "open_request",
     "policy_line",

@@ -23,6 +23,7 @@ from models.approval import (
     CHANGES_REQUESTED,
     OPEN_STATUSES,
     PENDING,
+    ApprovalRequest,
     ApprovalVote,
 )
 from services.inputs import check_text
@@ -55,12 +56,9 @@ def resubmit(
     the thread). `group_members` resolves whom to DM (default: the snapshot's static members).
     """
     request = lock(session, request_id)
-    if user != request.requester:
-        return deny(session, request, user=user, now=now, code="not_requester", attempted="resubmit",
-                    message=f"Only the requester, {mention(request.requester)}, can resubmit this request.")
-    if request.status not in RESUBMITTABLE:
-        return deny(session, request, user=user, now=now, code="closed", attempted="resubmit",
-                    message=f"This request is {request.status} and closed for good; open a new request instead.")
+    refusal = _resubmit_refusal(session, request, user=user, now=now)
+    if refusal is not None:
+        return refusal
     errors: dict[str, str] = {}
     new_reference = check_text(errors, "reference", "The reference", reference, REFERENCE_MAX,
                                required="give the PR URL, commit SHA, document URL or launch name") \
@@ -109,6 +107,22 @@ def resubmit(
     dropped = f"; {dismissed} earlier vote{'s' if dismissed != 1 else ''} dismissed" if dismissed else ""
     return Decision("resubmitted", f"Resubmitted as revision {request.revision}{dropped}. "
                                    f"Approvers have been asked again.", request)
+
+
+def may_resubmit(session: Session, *, request_id: int, user: str, now: datetime) -> Decision | None:
+    """Before the resubmit form opens: the refusal its submission would get (audited like
+    any denial, for the caller to commit), or None."""
+    return _resubmit_refusal(session, lock(session, request_id), user=user, now=now)
+
+
+def _resubmit_refusal(session: Session, request: ApprovalRequest, *, user: str, now: datetime) -> Decision | None:
+    if user != request.requester:
+        return deny(session, request, user=user, now=now, code="not_requester", attempted="resubmit",
+                    message=f"Only the requester, {mention(request.requester)}, can resubmit this request.")
+    if request.status not in RESUBMITTABLE:
+        return deny(session, request, user=user, now=now, code="closed", attempted="resubmit",
+                    message=f"This request is {request.status} and closed for good; open a new request instead.")
+    return None
 
 
 def cancel(

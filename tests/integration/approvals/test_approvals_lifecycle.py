@@ -172,6 +172,16 @@ def test_only_the_requester_resubmits_and_never_a_closed_request(db):
     assert request(db, rid).revision == 1
 
 
+def test_the_resubmit_form_opens_only_for_the_requester_and_a_refusal_is_audited(db):
+    rid = open_request(db, "code")
+    with db.session() as s:
+        other = approvals.may_resubmit(s, request_id=rid, user="U0REV1", now=LATER)
+        own = approvals.may_resubmit(s, request_id=rid, user=REQUESTER, now=LATER)
+    assert (other.outcome, other.code, own) == ("denied", "not_requester", None)
+    assert audit_actions(db, rid).count("approval.denied") == 1
+    assert request(db, rid).revision == 1
+
+
 def test_cancelled_by_the_requester(db):
     rid = open_request(db, "code")
     before = counts(db)
