@@ -16,7 +16,8 @@ Who may do what ("anyone paged" spans every run of the incident: whoever was pag
 even before an un-acknowledge or a reopen restarted the chain, has been called to it):
 - acknowledge: anyone paged for this incident in any run, or an admin; for a channel target, a
   press from the paged channel (`via_channel`) counts too;
-- un-acknowledge, resolve, reopen: anyone paged, the reporter, whoever acknowledged, or an admin.
+- un-acknowledge, resolve, reopen, snooze the update reminders (updates.py): anyone paged, the
+  reporter, whoever acknowledged, or an admin. Posting an update is open to anyone.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from services.inputs import check_text
 
 from . import record
 from .errors import IncidentInputError
-from .lifecycle import Outcome, deny, fresh, when
+from .lifecycle import Outcome, deny, fresh, may_manage, when
 from .limits import SNOOZE_MINUTES, UPDATE_MAX
 from .queries import for_timer, lock
 from .views import incident_view
@@ -56,8 +56,11 @@ def post_update(session: Session, *, incident_id: int, user: str, text: str, now
     return Outcome("posted", "Update posted.", incident)
 
 
-def snooze_updates(session: Session, *, incident_id: int, user: str, minutes: int, now: datetime) -> Outcome:
-    """No status-update reminder for `minutes` (30, 60 or 120); the next comes when it ends."""
+def snooze_updates(session: Session, *, incident_id: int, user: str, minutes: int, now: datetime,
+                   is_admin: bool = False) -> Outcome:
+    """No status-update reminder for `minutes` (30, 60 or 120); the next comes when it ends.
+    A snooze quiets the reminder for everyone, so only the responders may (as for resolve:
+    anyone paged, the reporter, whoever acknowledged, or an admin); posting an update is open."""
     if minutes not in SNOOZE_MINUTES:
         raise IncidentInputError("minutes", f"Snooze for {', '.join(map(str, SNOOZE_MINUTES[:-1]))} or "
                                             f"{SNOOZE_MINUTES[-1]} minutes.")
@@ -68,6 +71,10 @@ def snooze_updates(session: Session, *, incident_id: int, user: str, minutes: in
     if record.chain_of(incident).update_every is None:
         return deny(session, incident, user=user, now=now, attempted="snooze_updates", code="no_reminders",
                     message=f"{incident.severity} incidents have no status-update reminders to snooze.")
+    if not may_manage(session, incident, user, is_admin):
+        return deny(session, incident, user=user, now=now, attempted="snooze_updates", code="not_responder",
+                    message="Only someone paged for this incident, its reporter, whoever acknowledged it, or a "
+                            "Countersign admin can snooze its update reminders; anyone may post an update.")
     record.cancel_reminders(session, incident)  # timer rows first, as a firing reminder does
     incident = lock(session, incident_id)
     if incident.status == RESOLVED:

@@ -47,7 +47,7 @@ async def change(context: Any, fn: Callable[..., Any], **kwargs: Any) -> Any:
     return await services.db.run(write)
 
 
-def _is_admin(context: Any, user: str) -> bool:
+def playbook_admin(context: Any, user: str) -> bool:
     return user in context["services"].playbook.current.playbook.admins
 
 
@@ -58,7 +58,7 @@ async def on_ack(ack: Any, body: dict[str, Any], action: dict[str, Any], respond
     # A page to a channel may be taken by anyone in that channel.
     channel = (body.get("channel") or {}).get("id")
     result = await change(context, escalation.acknowledge, incident_id=_incident_id(action),
-                          user=user, is_admin=_is_admin(context, user), via_channel=channel)
+                          user=user, is_admin=playbook_admin(context, user), via_channel=channel)
     await answer(body, respond, client, result.message)
 
 
@@ -67,15 +67,16 @@ async def on_unack(ack: Any, body: dict[str, Any], action: dict[str, Any], respo
     await ack()
     user = body["user"]["id"]
     result = await change(context, escalation.unacknowledge, incident_id=_incident_id(action),
-                          user=user, is_admin=_is_admin(context, user))
+                          user=user, is_admin=playbook_admin(context, user))
     await answer(body, respond, client, result.message)
 
 
 async def on_reopen(ack: Any, body: dict[str, Any], action: dict[str, Any], respond: Any,
                     client: Any, context: Any) -> None:
     await ack()
+    user = body["user"]["id"]
     result = await change(context, escalation.reopen, incident_id=_incident_id(action),
-                          user=body["user"]["id"])
+                          user=user, is_admin=playbook_admin(context, user))
     await answer(body, respond, client, result.message)
 
 
@@ -83,8 +84,9 @@ async def on_snooze(ack: Any, body: dict[str, Any], action: dict[str, Any], resp
                     client: Any, context: Any) -> None:
     await ack()
     incident_id, minutes = parse_snooze_value(action.get("value"))
+    user = body["user"]["id"]
     result = await change(context, escalation.snooze_updates, incident_id=incident_id,
-                          user=body["user"]["id"], minutes=minutes)
+                          user=user, minutes=minutes, is_admin=playbook_admin(context, user))
     await answer(body, respond, client, result.message)
 
 

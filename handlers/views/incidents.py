@@ -11,7 +11,7 @@ import escalation
 from blocks import incidents as ui
 from blocks.text import channel
 from handlers import metadata
-from handlers.actions.incidents import change
+from handlers.actions.incidents import change, playbook_admin
 from handlers.commands.incident import report
 from handlers.deadlines import LOOKUP_BEFORE_ACK
 from handlers.views.approvals import errors_on, value
@@ -72,10 +72,11 @@ async def on_resolve(ack: Any, body: dict[str, Any], view: dict[str, Any],
     except metadata.BadMetadata:
         await ack(**metadata.refusal(view))
         return
+    user = body["user"]["id"]
     try:
         result = await change(
             context, escalation.resolve, incident_id=incident_id,
-            user=body["user"]["id"], summary=value(view, "summary") or "",
+            user=user, is_admin=playbook_admin(context, user), summary=value(view, "summary") or "",
             postmortem_url=value(view, "postmortem") or None,
             revisit_usecase=value(view, "revisit") == "yes",
             playbook=context["services"].playbook.current.playbook)

@@ -7,6 +7,7 @@ import pytest
 from incident_world import (
     INCIDENTS,
     MINUTE,
+    REPORTER,
     T0,
     audit_actions,
     incident,
@@ -67,7 +68,7 @@ def test_snoozing_moves_the_next_reminder_to_the_end_of_the_snooze(db):
     runner = make_runner(db, clock)
     iid = open_incident(db, "sev2")
     with db.session() as s:
-        outcome = escalation.snooze_updates(s, incident_id=iid, user="U0PRI1", minutes=60, now=T0 + 10 * MINUTE)
+        outcome = escalation.snooze_updates(s, incident_id=iid, user=REPORTER, minutes=60, now=T0 + 10 * MINUTE)
     assert (outcome.outcome, outcome.message) == ("snoozed", "Status-update reminders snoozed until 2026-03-02 11:10 UTC.")
     sweep_until(runner, clock, T0 + 105 * MINUTE)
     assert reminder_times(db, iid) == [T0 + 70 * MINUTE, T0 + 100 * MINUTE]
@@ -79,7 +80,7 @@ def test_a_snooze_ending_when_the_replaced_reminder_was_due_still_reminds(db):
     runner = make_runner(db, clock)
     iid = open_incident(db, "sev2")
     with db.session() as s:
-        escalation.snooze_updates(s, incident_id=iid, user="U0PRI1", minutes=30, now=T0)
+        escalation.snooze_updates(s, incident_id=iid, user=REPORTER, minutes=30, now=T0)
     sweep_until(runner, clock, T0 + 35 * MINUTE)
     assert reminder_times(db, iid) == [T0 + 30 * MINUTE]
 
@@ -89,9 +90,9 @@ def test_only_the_latest_snooze_counts(db):
     runner = make_runner(db, clock)
     iid = open_incident(db, "sev2")
     with db.session() as s:
-        escalation.snooze_updates(s, incident_id=iid, user="U0PRI1", minutes=120, now=T0)
+        escalation.snooze_updates(s, incident_id=iid, user=REPORTER, minutes=120, now=T0)
     with db.session() as s:
-        escalation.snooze_updates(s, incident_id=iid, user="U0SEC1", minutes=30, now=T0 + MINUTE)
+        escalation.snooze_updates(s, incident_id=iid, user="U0ADMIN", minutes=30, now=T0 + MINUTE, is_admin=True)
     sweep_until(runner, clock, T0 + 125 * MINUTE)
     assert reminder_times(db, iid) == [T0 + 31 * MINUTE, T0 + 61 * MINUTE, T0 + 91 * MINUTE, T0 + 121 * MINUTE]
 
@@ -105,6 +106,24 @@ def test_snooze_only_for_the_offered_durations_and_severities_with_reminders(db)
     with db.session() as s:
         outcome = escalation.snooze_updates(s, incident_id=quiet, user="U0PRI1", minutes=30, now=T0)
     assert (outcome.outcome, outcome.code) == ("denied", "no_reminders")
+
+
+def test_only_responders_snooze_the_reminders_and_a_refusal_is_audited(db):
+    clock = ManualClock(T0)
+    runner = make_runner(db, clock)
+    iid = open_incident(db, "sev2")
+    with db.session() as s:
+        outcome = escalation.snooze_updates(s, incident_id=iid, user="U0PRI1", minutes=30, now=T0)
+    assert (outcome.outcome, outcome.code) == ("denied", "not_responder")  # not paged yet
+    sweep_until(runner, clock, T0)
+    with db.session() as s:
+        outsider = escalation.snooze_updates(s, incident_id=iid, user="U0NOBODY", minutes=30, now=T0)
+        paged = escalation.snooze_updates(s, incident_id=iid, user="U0PRI1", minutes=30, now=T0)
+    assert (outsider.outcome, outsider.code, paged.outcome) == ("denied", "not_responder", "snoozed")
+    assert audit_actions(db, iid).count("incident.denied") == 2
+    assert reminder_times(db, iid) == []
+    sweep_until(runner, clock, T0 + 35 * MINUTE)
+    assert reminder_times(db, iid) == [T0 + 30 * MINUTE]
 
 
 def test_updates_need_text_and_an_unresolved_incident(db):
