@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from blocks import registry as registry_blocks
 from handlers.commands.registry import open_edit, review
 from handlers.events.app_home import publish_home
-from handlers.registry_context import in_session
+from handlers.registry_context import in_session_audited
 from services import registry
 
 
@@ -81,7 +81,8 @@ async def on_snooze(body: dict[str, Any], client: Any, respond: Any, context: An
                 "Governance still hears of it once the grace period is over.")
 
     try:
-        text = await in_session(services, write)
+        text = await in_session_audited(services, write, kind=kind, record_id=record_id, user=user,
+                                        attempted="snooze")
     except registry.RegistryInputError as exc:
         await _answer(body, client, respond, context, exc.message)
         return

@@ -98,7 +98,8 @@ async def open_edit(services: Any, client: Any, *, kind: str, record_id: int, us
                 registry.choices(s, OTHER[kind], limit=101))
 
     try:
-        view, links = await in_session(services, load)
+        view, links = await in_session_audited(services, load, kind=kind, record_id=record_id, user=user,
+                                               attempted="edit")
     except registry.RegistryInputError as exc:
         return exc.message
     await client.views_open(trigger_id=trigger_id, view=record_modal(
@@ -188,7 +189,8 @@ async def retire(ack: Any, respond: Any, body: dict[str, Any], args: str, contex
         return f"{registry.ref('usecase', record_id)} {escape(record.title)} is retired; no more review reminders."
 
     try:
-        text = await in_session(services, write)
+        text = await in_session_audited(services, write, kind="usecase", record_id=record_id,
+                                        user=body["user_id"], attempted="retire")
     except registry.RegistryInputError as exc:
         await respond(**error_message(exc.message))
         return

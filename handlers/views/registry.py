@@ -51,7 +51,11 @@ async def _save(ack: Any, body: dict[str, Any], view: dict[str, Any], client: An
         return registry.record_summary(s, kind, record, now=now, tz=pb.tz), changed
 
     try:
-        summary, changed = await in_session(services, write)
+        if record_id is None:
+            summary, changed = await in_session(services, write)
+        else:
+            summary, changed = await in_session_audited(services, write, kind=kind, record_id=record_id,
+                                                        user=user, attempted="edit")
     except registry.RegistryInputError as exc:
         await ack(**errors_for(view, exc.errors))
         return

@@ -85,7 +85,7 @@ def edit(session: Session, kind: str, record_id: int, raw: dict[str, Any], *,
     if links is not None:
         _check_links(session, kind, links, errors)
     if kind == USECASE:
-        _check_status_change(record, values.get("status"), authority, errors)
+        _check_status_change(record, values.get("status"), authority)
         _check_not_prohibited(record, values, errors)
     else:
         assignee = values.get("assignee", record.assignee)
@@ -287,16 +287,16 @@ def _check_links(session: Session, kind: str, ids: list[int], errors: dict[str, 
         errors[LINK_FIELD[kind]] = f"There is no {label} #{missing[0]}."
 
 
-def _check_status_change(record: UseCase, status: str | None, authority: Authority,
-                         errors: dict[str, str]) -> None:
+def _check_status_change(record: UseCase, status: str | None, authority: Authority) -> None:
     if status is None or status == record.status:
         return
+    # Who may, not what was typed: NotAllowed, which callers audit, rather than a field error.
     if status in (APPROVED, REJECTED):
         if not authority.governs:
-            errors["status"] = ("Only the playbook's admins and documentation approvers may "
-                                "approve or reject a use case; ask in the governance channel.")
-        elif authority.user == record.owner:
-            errors["status"] = "You own this use case: someone else approves or rejects it."
+            raise NotAllowed("status", "Only the playbook's admins and documentation approvers may "
+                                       "approve or reject a use case; ask in the governance channel.")
+        if authority.user == record.owner:
+            raise NotAllowed("status", "You own this use case: someone else approves or rejects it.")
 
 
 def _prohibited(use_case_ref: str) -> str:
@@ -329,13 +329,14 @@ def _check_vendor_people(values: dict[str, Any], errors: dict[str, str], *, auth
                               "(separation of duties).")
     status = values.get("review_status")
     if status in (REVIEWED, FOLLOW_UP, VENDOR_REJECTED) and status != current:
+        # Who may end a review is not a typing mistake: NotAllowed, which callers audit.
         if authority.user == assignee:
-            errors["review_status"] = ("The assignee cannot sign the review off; the reviewer "
-                                       "sets this (separation of duties).")
-        elif reviewer and authority.user != reviewer and not authority.governs:
-            errors["review_status"] = f"Only the reviewer (<@{reviewer}>) can end the review."
-        elif not reviewer and not authority.governs:
-            errors["review_status"] = "Name a reviewer first: the reviewer ends the review."
+            raise NotAllowed("review_status", "The assignee cannot sign the review off; the reviewer "
+                                              "sets this (separation of duties).")
+        if reviewer and authority.user != reviewer and not authority.governs:
+            raise NotAllowed("review_status", f"Only the reviewer (<@{reviewer}>) can end the review.")
+        if not reviewer and not authority.governs:
+            raise NotAllowed("review_status", "Name a reviewer first: the reviewer ends the review.")
 
 
 # --- writing -------------------------------------------------------------------------------
