@@ -20,6 +20,8 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack_answers import error_code
+
 log = logging.getLogger(__name__)
 
 
@@ -55,7 +57,7 @@ class People:
         try:
             info = (await self.client.users_info(user=user)).get("user")
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = error_code(exc)  # Slack (or a proxy before it) may answer with no JSON
             if error == "user_not_found":
                 # Not a member Slack shows us (a guest from another organisation): the rules
                 # of each action decide, as for anyone else.

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from slack_sdk.errors import SlackApiError
 
 from blocks.text import plain
+from bot.slack_answers import error_code
 from handlers.deadlines import LOOKUP_BEFORE_ACK
 from services import registry
 from services.registry import fields
@@ -86,9 +87,10 @@ async def _person_problem(client: Any, user: str) -> str | None:
         # Before the form's ack: a slow Slack costs the check, never the ack.
         info = (await asyncio.wait_for(client.users_info(user=user), LOOKUP_BEFORE_ACK))["user"]
     except SlackApiError as exc:
-        if exc.response.get("error") == "user_not_found":
+        error = error_code(exc)  # Slack (or a proxy before it) may answer with no JSON
+        if error == "user_not_found":
             return "is not a member of this workspace"
-        log.warning("could not check user %s: %s", user, exc.response.get("error"))
+        log.warning("could not check user %s: %s", user, error)
         return None
     except Exception:
         log.warning("could not check user %s", user, exc_info=True)

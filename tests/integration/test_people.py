@@ -83,3 +83,11 @@ async def test_a_slow_answer_does_not_hold_the_request_and_is_used_once_it_comes
 
     assert await answered()
     assert len(fake.calls_to("users.info")) == 1  # the look-up that hung, finished in the background
+
+
+async def test_an_answer_that_is_not_json_lets_the_person_through(fake):
+    # A proxy's error page, or a URL too long for the server: SlackApiError with text, not a dict.
+    directory = people(fake, Ticks())
+    fake.inject("users.info", Fault.answer("<html>Bad Gateway</html>", status=502))
+    assert await directory.deactivated("U0GONE") is False
+    assert await directory.deactivated("U" + "9" * 12000) is False  # past the fake's URL limit
