@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from blocks.incidents import SHORTCUT, new_incident_modal
 from blocks.text import plain
+from handlers import metadata
 from handlers.commands.incident import severity_choices
 
 
@@ -19,7 +20,13 @@ async def on_report(ack: Any, shortcut: dict[str, Any], client: Any, respond: An
                     context: Any) -> None:
     await ack()
     message = shortcut.get("message")
-    if not message or not message.get("ts"):
+    try:
+        # Both go into the form's private_metadata, which Slack caps at 3,000 characters and
+        # the submission reads back with these same checks: only what Slack really sends.
+        channel, ts = metadata.channel_id(shortcut["channel"]["id"]), metadata.message_ts(message["ts"])
+        if channel is None:
+            raise metadata.BadMetadata("no channel")
+    except (metadata.BadMetadata, KeyError, TypeError):
         await respond(response_type="ephemeral", text=NO_MESSAGE)
         return
     pb = context["services"].playbook.current.playbook
@@ -27,7 +34,7 @@ async def on_report(ack: Any, shortcut: dict[str, Any], client: Any, respond: An
     text = plain(message.get("text") or "").strip()
     await client.views_open(trigger_id=shortcut["trigger_id"], view=new_incident_modal(
         severities=severity_choices(pb),
-        metadata=f"{shortcut['channel']['id']}:{message['ts']}",
+        metadata=f"{channel}:{ts}",
         title=(text.splitlines()[0][:150] if text else None),
         description=text[:3000] or None))
 
