@@ -75,6 +75,13 @@ def _json(text: str, what: str) -> Any:
         raise Refusal(f"{what} is not JSON ({getattr(exc, 'msg', exc)})") from None
     if _depth(value) > MAX_DEPTH:
         raise Refusal(f"{what} is JSON nested more than {MAX_DEPTH} levels deep")
+    try:
+        # JSON may escape half a UTF-16 pair (\ud800) where no text can: such a string would
+        # fail every encode downstream (the database, the log), so it is refused here like a
+        # body that is not UTF-8.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise Refusal(f"{what} holds a lone UTF-16 surrogate (\\ud800–\\udfff), which is not text") from None
     return value
 
 

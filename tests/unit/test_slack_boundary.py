@@ -99,6 +99,11 @@ REFUSED = {
     "command key in a payload": (interactive({**BLOCK_ACTION, "command": None}), FORM),
     "unknown type": (interactive({**BLOCK_ACTION, "type": "interactive_message"}), FORM),
     "state values not objects": (interactive({**BLOCK_ACTION, "state": {"values": {"b": 1}}}), FORM),
+    # Otherwise what Slack sends; json.dumps writes the lone half of a pair as a \ud83d escape.
+    "payload with a lone surrogate": (interactive(
+        {**BLOCK_ACTION, "actions": [{**BLOCK_ACTION["actions"][0], "value": "a\ud83db"}]}), FORM),
+    "events body with a lone surrogate": (json.dumps(
+        {**EVENT, "event": {**EVENT["event"], "tab": "\udfff"}}).encode(), "application/json"),
     "submitted view state without values": (interactive({**VIEW, "view": {**VIEW["view"], "state": {}}}), FORM),
     "submitted view without a type": (interactive(
         {**VIEW, "view": {k: v for k, v in VIEW["view"].items() if k != "type"}}), FORM),
