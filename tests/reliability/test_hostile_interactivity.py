@@ -16,13 +16,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from blocks.approvals import REJECT
-from blocks.incidents import RESOLVE, UPDATE
+from blocks.incidents import RESOLVE, SHORTCUT, UPDATE
+from handlers.shortcuts import NO_MESSAGE
+from tests.harness import payloads
 from services import registry
 from services.playbook import load_playbook
 from tests.harness.server import EXAMPLE_PLAYBOOK, SIGNING_SECRET
 from tests.harness.signing import SignedSlackClient
 from tests.reliability.hostile_bot import (  # noqa: F401  (module-scoped fixtures)
     FUZZ_TIMEOUT,
+    Shot,
     hostile,
     module_bot_factory,
     module_database_url,
@@ -31,11 +34,13 @@ from tests.reliability.hostile_bot import (  # noqa: F401  (module-scoped fixtur
 )
 from tests.reliability.hostile_input import (
     ADMIN,
+    FORM,
     PLAYBOOK,
     REQUESTER,
     REVIEWER,
     World,
     block_action,
+    interactive_body,
     options_request,
     seed_people,
     shortcut,
@@ -134,3 +139,19 @@ def test_shortcuts(world, request, tmp_path):  # noqa: ANN001
 
 def test_option_pickers(world, request, tmp_path):  # noqa: ANN001
     run(world, request, tmp_path, options_request(world[1]))
+
+
+@pytest.mark.parametrize(("channel", "ts"), [("C0CHAN", "9" * 5000), ("C" * 3000, "1700000000.000100"),
+                                             ("", "1700000000.000100"), ("C0CHAN", "<!channel>")],
+                         ids=["a 5000-digit ts", "a 3000-character channel", "no channel", "markup for a ts"])
+def test_a_shortcut_on_a_message_slack_would_never_name(world, request, tmp_path, channel, ts):  # noqa: ANN001
+    # Both go into the incident form's private_metadata (3,000 characters at most): the person
+    # is told there is no message to report from, not shown an apology for a crash.
+    bot, _ = world
+    trigger_id = payloads.new_trigger_id()
+    payload = payloads.message_shortcut(SHORTCUT, {"type": "message", "ts": ts, "text": "x"}, channel_id=channel,
+                                        trigger_id=trigger_id, response_url=bot.fake.response_url(trigger_id))
+    with bot.judging(request.node.name, tmp_path):
+        bot.fire(Shot("message_action", interactive_body(payload), FORM, trigger_id=trigger_id, tell_user=True,
+                      note=f"channel {channel[:20]!r}, ts {ts[:20]!r}"))
+        assert [a.get("text") for k, a in bot.fake.responses if k == trigger_id] == [NO_MESSAGE]
