@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -192,6 +193,8 @@ def slash_command(draw: Any, fake: FakeSlack) -> Shot:
             del fields[key]
         else:
             fields[key] = draw(hostile_text) if how == "text" else ""
+            if key == "trigger_id" and fields[key]:
+                fields[key] += f" {secrets.token_hex(6)}"  # see mutate()
     items = list(fields.items())
     if draw(st.booleans()):
         # A field given twice: which one counts must not depend on luck.
@@ -245,6 +248,9 @@ def mutate(draw: Any, payload: Any, paths: list[tuple], notes: list[str], max_si
     for path in draw(st.lists(st.sampled_from(paths), max_size=max_size, unique=True)):
         how = draw(st.sampled_from(("drop", "garbage", "text")))
         value = None if how == "drop" else draw(garbage if how == "garbage" else hostile_text)
+        if path[-1] in ("trigger_id", "event_id") and isinstance(value, str):
+            # The delivery's key: the same key twice is Slack retrying, rightly not answered again.
+            value += f" {secrets.token_hex(6)}"
         if _set(payload, path, value, drop=how == "drop"):
             notes.append(f"{how} {'.'.join(map(str, path))}")
 
