@@ -18,6 +18,18 @@ T = TypeVar("T")
 
 # SQLite takes one writer at a time (BEGIN IMMEDIATE): more threads would only queue on its lock.
 SQLITE_THREADS = 4
+_WROTE = "countersign_wrote"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_write(session: Session, _context) -> None:  # noqa: ANN001
+    session.info[_WROTE] = True
+
+
+def wrote(session: Session) -> bool:
+    """Whether this transaction changed rows through the ORM (flushed or about to be): a state
+    change, as opposed to a read. Every state change here writes its audit event that way."""
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -74,6 +86,7 @@ class Database:
     def __init__(self, engine: Engine, *, threads: int | None = None) -> None:
         self.engine = engine
         self._after_commit: list[Callable[[Session], None]] = []
+        self._before_commit: list[Callable[[Session], None]] = []
         self._executor = ThreadPoolExecutor(max_workers=threads or pool_threads(engine),
                                             thread_name_prefix="db")
 
@@ -97,12 +110,19 @@ class Database:
     def on_commit(self, callback: Callable[[Session], None]) -> None:
         self._after_commit.append(callback)
 
+    def before_commit(self, callback: Callable[[Session], None]) -> None:
+        """`callback(session)` inside every transaction of `session()`, just before it commits:
+        what it writes commits or rolls back with the rest."""
+        self._before_commit.append(callback)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: commit on success, roll back on any exception."""
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
+                for callback in self._before_commit:
+                    callback(session)
                 session.commit()
             except BaseException:
                 session.rollback()

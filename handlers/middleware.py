@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -16,6 +17,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import instance, logs
+from bot.db import wrote
 from handlers import people
 from services import inbound
 
@@ -27,6 +29,35 @@ Next = Callable[[], Awaitable[None]]
 CLAIM_BUDGET = 1.5
 CLAIM = "countersign_delivery_claim"  # context keys: (key, owner) of the claimed delivery
 FAILED = "countersign_listener_failed"
+
+
+class Handling:
+    """The delivery the current listener handles, seen by its database transactions."""
+
+    def __init__(self, key: str, owner: str) -> None:
+        self.key, self.owner, self.settled = key, owner, False
+
+
+# Set once a delivery is claimed; the listener's task and its database threads inherit it.
+HANDLING: ContextVar[Handling | None] = ContextVar("countersign_handling", default=None)
+_SETTLING = "countersign_settling"
+
+
+def settle_with_state_change(session: Any) -> None:
+    """Before a listener's first state change commits: its delivery is done in the same
+    transaction, so a replay after the commit (bot/redelivery.py) finds it done. A crash
+    before the commit leaves both undone, and the replay does the work."""
+    handling = HANDLING.get()
+    if handling is None or handling.settled or not wrote(session):
+        return
+    if inbound.settle(session, key=handling.key, owner=handling.owner, completed=True):
+        session.info[_SETTLING] = handling
+
+
+def settled_with_state_change(session: Any) -> None:
+    handling = session.info.pop(_SETTLING, None)
+    if handling is not None:
+        handling.settled = True
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
@@ -71,13 +102,16 @@ def install(app: AsyncApp, services: Any) -> None:
             await next()
             return None
         owner = instance.owner()
+        content_type = request.headers.get("content-type", [None])[0]
 
         def take() -> bool:
             with services.db.session() as s:
-                return inbound.claim(s, key=key, owner=owner, now=services.clock.now())
+                return inbound.claim(s, key=key, owner=owner, now=services.clock.now(),
+                                     body=request.raw_body, content_type=content_type)
 
         if await services.db.run_within(CLAIM_BUDGET, take):
             context[CLAIM] = (key, owner)
+            HANDLING.set(Handling(key, owner))
             await next()
             return None
         retry = request.headers.get("x-slack-retry-num", ["?"])[0]
@@ -104,6 +138,8 @@ def install(app: AsyncApp, services: Any) -> None:
         if not settled:
             log.warning("Slack delivery %s was taken over before its listener ended", key)
 
+    services.db.before_commit(settle_with_state_change)
+    services.db.on_commit(settled_with_state_change)
     app.middleware(provide_services)
     app.middleware(bind_log_fields)
     # Before the delivery claim: a deactivated account's request writes nothing but its refusal.

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 STARTED = "started"  # a process is handling it, until lease_until
@@ -24,3 +25,7 @@ class InboundDelivery(SQLModel, table=True):
     status: str = Field(default=DONE, max_length=16)
     owner: str | None = Field(default=None, max_length=128)
     lease_until: datetime | None = None
+    # The request as it came, while it is started: what is replayed when its holder died
+    # after the ack and before the work was done (bot/redelivery.py). Cleared once settled.
+    body: str | None = Field(default=None, sa_type=Text)
+    content_type: str | None = Field(default=None, max_length=100)

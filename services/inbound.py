@@ -8,6 +8,13 @@ still working); past the lease, or once released, a compare-and-set hands it to 
 redelivery. Settling checks the owner, so a worker that lost its lease changes nothing. A
 process starting releases what a dead process of its host still held (release_orphans): the
 lease only has to wait for processes nothing here can see.
+
+Slack sends a request again only when it got no 2xx; a process that died after its ack and
+before its listener's work was done leaves a request nobody will send again. So a claim keeps
+the request's body until it is settled, and the bot replays what a dead holder left
+(`abandoned`, bot/redelivery.py). A listener's state change settles its claim done in the same
+transaction (bot/db.py's before-commit hook, handlers/middleware.py), so a replay after that
+commit finds it done and nothing happens twice.
 """
 
 from __future__ import annotations
@@ -26,17 +33,22 @@ from models.inbound import DONE, RELEASED, STARTED, InboundDelivery
 # taken by that retry.
 LEASE = timedelta(seconds=45)
 RETENTION = timedelta(days=2)
+# How late a request may be replayed: its response_url, how a listener answers, lasts 30 min.
+REPLAY_WITHIN = timedelta(minutes=30)
 KEY_MAX = 128
 
 
 def claim(session: Session, *, key: str, owner: str, now: datetime,
-          lease: timedelta = LEASE) -> bool:
-    """True when this delivery is ours to handle; False when it is another's or done."""
+          lease: timedelta = LEASE, body: str | None = None,
+          content_type: str | None = None) -> bool:
+    """True when this delivery is ours to handle; False when it is another's or done.
+    `body` and `content_type` are the request as it came, kept for a replay."""
     key = key[:KEY_MAX]
     try:
         with session.begin_nested():
             session.add(InboundDelivery(key=key, received_at=now, status=STARTED, owner=owner,
-                                        lease_until=now + lease))
+                                        lease_until=now + lease, body=body or None,
+                                        content_type=(content_type or "")[:100] or None))
         return True
     except IntegrityError:
         pass
@@ -52,15 +64,37 @@ def claim(session: Session, *, key: str, owner: str, now: datetime,
 
 
 def settle(session: Session, *, key: str, owner: str, completed: bool) -> bool:
-    """Done (completed) or released (failed), if our claim still stands."""
+    """Done (completed) or released (failed), if our claim still stands — or True when we
+    settled it done already, in the transaction of the listener's state change. A failed
+    listener's delivery waits for Slack's retry; it is not ours to replay, so the body goes."""
     result = session.exec(
         update(InboundDelivery)
         .where(col(InboundDelivery.key) == key[:KEY_MAX])
         .where(col(InboundDelivery.owner) == owner)
         .where(col(InboundDelivery.status) == STARTED)
-        .values(status=DONE if completed else RELEASED, lease_until=None)
+        .values(status=DONE if completed else RELEASED, lease_until=None, body=None,
+                content_type=None)
     )
-    return result.rowcount == 1
+    if result.rowcount == 1:
+        return True
+    return session.exec(select(InboundDelivery.status).where(
+        col(InboundDelivery.key) == key[:KEY_MAX], col(InboundDelivery.owner) == owner)).first() == DONE
+
+
+def abandoned(session: Session, *, now: datetime, limit: int = 20) -> list[tuple[str, str, str | None]]:
+    """(key, body, content type) of the requests a dead holder left unfinished, oldest first:
+    released by a starting process (release_orphans) or started past their lease, with the
+    body still kept (a listener that failed dropped it), and recent enough to answer."""
+    return [tuple(row) for row in session.exec(  # type: ignore[misc]
+        select(InboundDelivery.key, InboundDelivery.body, InboundDelivery.content_type)
+        .where(col(InboundDelivery.body).is_not(None))
+        .where(col(InboundDelivery.received_at) >= now - REPLAY_WITHIN)
+        .where(or_(col(InboundDelivery.status) == RELEASED,
+                   (col(InboundDelivery.status) == STARTED)
+                   & (col(InboundDelivery.lease_until) <= now)))
+        .order_by(col(InboundDelivery.received_at), col(InboundDelivery.key))
+        .limit(limit)
+    ).all()]
 
 
 def release_orphans(session: Session, *, host: str, gone: Callable[[str], bool]) -> int:
@@ -81,6 +115,12 @@ def release_orphans(session: Session, *, host: str, gone: Callable[[str], bool])
         .values(status=RELEASED, lease_until=None)
     )
     return result.rowcount
+
+
+def forget_body(session: Session, *, key: str) -> None:
+    """Keep no copy of this request (nothing will replay it)."""
+    session.exec(update(InboundDelivery).where(col(InboundDelivery.key) == key[:KEY_MAX])
+                 .values(body=None, content_type=None))
 
 
 def forget_older_than(session: Session, *, cutoff: datetime) -> int:
