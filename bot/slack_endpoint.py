@@ -60,6 +60,22 @@ class SlackEndpoint:
             return Response(status_code=200)
         return to_starlette_response(await self.app.async_dispatch(self.bolt_request(request, parsed)))
 
+    async def replay(self, raw: str, content_type: str | None) -> None:
+        """A request a process died on after acknowledging it (bot/redelivery.py), handled again.
+
+        Its signature was checked when it came and is older than Bolt would accept now, so it
+        goes to Bolt as Bolt takes a Socket Mode frame, unsigned; Slack has had its answer, so
+        the one Bolt gives is dropped. The listener answers its person on the response_url.
+        """
+        parsed = slack_payload.parse(raw.encode(), content_type)
+        slack_payload.check(parsed)  # it passed once; a refusal here is a bug, not a replay
+        bolt = AsyncBoltRequest(body=parsed.text, headers={"content-type": content_type or ""},
+                                mode="socket_mode")
+        if bolt.body != parsed.body:  # as in bolt_request
+            bolt.body = parsed.body
+            bolt.context = build_async_context(AsyncBoltContext(), parsed.body)
+        await self.app.async_dispatch(bolt)
+
     def label(self, kind: str, body: dict[str, Any]) -> str:
         target = catalogue.addressed(kind, body)
         return kind if target is None else self.listened_to.label(*target)

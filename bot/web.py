@@ -21,6 +21,7 @@ from starlette.routing import Route
 from bot import logs, metrics, slack_endpoint
 from bot.api import api_routes
 from bot.bootstrap import Services, background
+from bot.redelivery import Redelivery
 from bot.slack_endpoint import SlackEndpoint
 
 log = logging.getLogger("countersign.http")
@@ -66,7 +67,10 @@ class RequestContext:
 
 
 def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool) -> Any:
-    slack_events = SlackEndpoint(slack_app, services.settings.secret("SLACK_SIGNING_SECRET")).handle
+    endpoint = SlackEndpoint(slack_app, services.settings.secret("SLACK_SIGNING_SECRET"))
+    slack_events = endpoint.handle
+    # As often as the clock sweeps for due timers: the same kind of safety net.
+    redelivery = Redelivery(services, endpoint.replay, interval=services.settings.timer_sweep_interval)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -90,7 +94,11 @@ def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool)
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         try:
             async with background(services, with_clock=with_clock):
-                yield
+                redelivery.start()  # after background(): a dead process's claims are released
+                try:
+                    yield
+                finally:
+                    await redelivery.stop()
         finally:
             services.db.dispose()
 
