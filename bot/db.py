@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -96,15 +97,35 @@ class Database:
         call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
         return await loop.run_in_executor(self._executor, call)
 
-    async def run_within(self, seconds: float, fn: Callable[P, T], /, *args: P.args,
-                         **kwargs: P.kwargs) -> T:
-        """`run`, or DatabaseUnavailable after `seconds`: for work an acknowledgement waits on,
-        so a database that hangs (a network partition, a held SQLite lock) costs an apology, not
-        Slack's timeout. A blocking call cannot be interrupted: its thread finishes on its own
-        and its result is dropped."""
+    async def run_within(self, seconds: float, fn: Callable[[], T], *,
+                         undo: Callable[[T], None] | None = None) -> T:
+        """`run(fn)`, or DatabaseUnavailable after `seconds`: for work an acknowledgement waits
+        on, so a database that hangs (a network partition, a held SQLite lock) costs an
+        apology, not Slack's timeout. A blocking call cannot be interrupted: it finishes on its
+        own, and when it does after the caller gave up, `undo(result)` runs on its thread, so
+        what the caller was told did not happen does not stand."""
+        lock = threading.Lock()
+        state = {"caller": "waiting"}
+
+        def call() -> T:
+            result = fn()
+            with lock:
+                late = state["caller"] == "gone"
+                state["caller"] = "answered"
+            if late and undo is not None:
+                undo(result)
+            return result
+
+        pending = asyncio.ensure_future(self.run(call))
         try:
-            return await asyncio.wait_for(self.run(fn, *args, **kwargs), seconds)
+            return await asyncio.wait_for(asyncio.shield(pending), seconds)
         except TimeoutError:
+            with lock:
+                answered = state["caller"] == "answered"
+                state["caller"] = "answered" if answered else "gone"
+            if answered:  # done in the same instant: the answer stands
+                return await pending
+            pending.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen, not lost
             raise DatabaseUnavailable(f"no answer within {seconds:g} s") from None
 
     def on_commit(self, callback: Callable[[Session], None]) -> None:

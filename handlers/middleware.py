@@ -109,7 +109,14 @@ def install(app: AsyncApp, services: Any) -> None:
                 return inbound.claim(s, key=key, owner=owner, now=services.clock.now(),
                                      body=request.raw_body, content_type=content_type)
 
-        if await services.db.run_within(CLAIM_BUDGET, take):
+        def withdraw(taken: bool) -> None:
+            """The claim went through after we answered with an apology: it must not stand
+            (nor be replayed), since the person was told nothing changed."""
+            if taken:
+                with services.db.session() as s:
+                    inbound.settle(s, key=key, owner=owner, completed=False)
+
+        if await services.db.run_within(CLAIM_BUDGET, take, undo=withdraw):
             context[CLAIM] = (key, owner)
             HANDLING.set(Handling(key, owner))
             await next()

@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from models.approval import ApprovalRequest
 from models.audit import AuditEvent
+from models.inbound import InboundDelivery
 from models.incident import Incident
 from tests.conftest import PG_URL
 from tests.harness.server import SIGNING_SECRET
@@ -86,7 +87,7 @@ def test_postgres_unreachable_readyz_503_apologies_nothing_half_written_then_nor
                                      CLOCK_OFFSET_FILE=str(clock_file))).start()
     fake = fake_slack
     with SignedSlackClient(bot.url, SIGNING_SECRET, fake=fake) as slack:
-        outage_scenario(bot, slack, fake, db, cut=lambda: proxy.cut(blackhole=blackhole),
+        outage_scenario(bot, slack, fake, db, clock_file, cut=lambda: proxy.cut(blackhole=blackhole),
                         restore=proxy.restore,
                         figures=lambda f: report(tmp_path, f"database_outage[postgresql-{mode}]", f))
 
@@ -129,14 +130,14 @@ def test_sqlite_locked_by_another_process_readyz_503_apologies_nothing_half_writ
                                      CLOCK_OFFSET_FILE=str(clock_file))).start()
     try:
         with SignedSlackClient(bot.url, SIGNING_SECRET, fake=fake_slack) as slack:
-            outage_scenario(bot, slack, fake_slack, db, cut=holder.cut, restore=holder.restore,
+            outage_scenario(bot, slack, fake_slack, db, clock_file, cut=holder.cut, restore=holder.restore,
                             figures=lambda f: report(tmp_path, "database_outage[sqlite-locked]", f))
     finally:
         if holder.proc is not None and holder.proc.poll() is None:
             holder.proc.kill()
 
 
-def outage_scenario(bot, slack, fake, db, *, cut, restore, figures) -> None:  # noqa: ANN001
+def outage_scenario(bot, slack, fake, db, clock_file, *, cut, restore, figures) -> None:  # noqa: ANN001
     """Drive the bot through an outage made by `cut()`/`restore()`, hand the figures to
     `figures`, then assert."""
     assert open_signoff(slack, 1).status_code == 200
@@ -195,3 +196,16 @@ def outage_scenario(bot, slack, fake, db, *, cut, restore, figures) -> None:  # 
                   and incident_title(again) in c.args.get("text", ""), timeout=15)
     rows = wait_settled(db, fake)
     assert all(r.status == "sent" for r in rows), [(r.key, r.status, r.last_error) for r in rows]
+
+    # A claim the outage held until after its request was answered with an apology is
+    # withdrawn, so nothing replays it: the bot's clock past every claim's lease (45 s), and
+    # several redelivery sweeps (TIMER_SWEEP_INTERVAL, 0.2 s) pass with nothing done.
+    clock_file.write_text(str(2 * 60))
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+    with db.session() as s:
+        titles = sorted(r.title for r in s.exec(select(ApprovalRequest)).all())
+        kept = s.exec(select(InboundDelivery.key).where(InboundDelivery.body.is_not(None))).all()
+    assert titles == sorted([signoff_title(1), signoff_title(again)])
+    assert kept == [], "no request kept for a replay once everything is settled"
