@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlmodel import col, select
 from bot import migrate
 from bot.db import Database, make_engine
 from models.audit import AuditEvent
+from models.timer import FIRING, PENDING, Timer
 from services.playbook import load_playbook
 from tests.conftest import PG_URL, _fresh_pg_schema
 from tests.e2e.waiting import until
@@ -116,6 +118,15 @@ class World:
             return mine()
 
     # -- every domain row ----------------------------------------------------------------
+
+    def quiet(self, timeout: float = 15) -> None:
+        """Wait until no timer is due or firing: what an earlier cell set going (the first page
+        of an incident it opened) has happened, and cannot land in this cell's snapshots."""
+        def due() -> list:
+            with self.db.session() as s:
+                return s.exec(select(Timer.id).where(col(Timer.status).in_([PENDING, FIRING]),
+                                                     Timer.due_at <= datetime.now(UTC))).all()
+        until(lambda: not due(), timeout=timeout, what="the bot's clock to fire every due timer")
 
     def snapshot(self) -> dict[str, list[tuple]]:
         if "tables" not in self.notes:

@@ -449,6 +449,8 @@ def judge(world: World, action_name: str, role: str, allowed: bool, denial: str 
     action = ACTIONS[action_name]
     user = PEOPLE[role]
     target = action.seed(world)
+    if not allowed:
+        world.quiet()
     before = None if allowed else world.snapshot()
     mark = world.audit_mark()
     sent = action.perform(world, target, user)
