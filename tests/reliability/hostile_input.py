@@ -160,6 +160,13 @@ def command_text(draw: Any, command: str) -> str:
 # -- shots ------------------------------------------------------------------------------------
 
 
+def unique_key(value: Any) -> Any:
+    """A hostile trigger_id or event_id that no other example shares. These are a delivery's
+    key (kept to 128 characters): the same key twice is Slack retrying, rightly not answered
+    again — so the part that differs comes first."""
+    return f"{secrets.token_hex(6)} {value}" if isinstance(value, str) and value else value
+
+
 def form(fields: dict[str, str] | list[tuple[str, str]]) -> bytes:
     # A lone surrogate cannot be UTF-8: sent as the WTF-8 bytes a broken client would produce.
     return urlencode(fields, errors="surrogatepass").encode()
@@ -193,12 +200,14 @@ def slash_command(draw: Any, fake: FakeSlack) -> Shot:
             del fields[key]
         else:
             fields[key] = draw(hostile_text) if how == "text" else ""
-            if key == "trigger_id" and fields[key]:
-                fields[key] += f" {secrets.token_hex(6)}"  # see mutate()
+            if key == "trigger_id":
+                fields[key] = unique_key(fields[key])
     items = list(fields.items())
     if draw(st.booleans()):
         # A field given twice: which one counts must not depend on luck.
-        items.append((draw(st.sampled_from(alterable or ["text"])), draw(hostile_text)))
+        key = draw(st.sampled_from(alterable or ["text"]))
+        value = draw(hostile_text)
+        items.append((key, unique_key(value) if key == "trigger_id" else value))
         notes.append("duplicate field")
     has_user = bool(fields.get("user_id"))
     return Shot("command", form(items), FORM, trigger_id=trigger_id,
@@ -248,9 +257,8 @@ def mutate(draw: Any, payload: Any, paths: list[tuple], notes: list[str], max_si
     for path in draw(st.lists(st.sampled_from(paths), max_size=max_size, unique=True)):
         how = draw(st.sampled_from(("drop", "garbage", "text")))
         value = None if how == "drop" else draw(garbage if how == "garbage" else hostile_text)
-        if path[-1] in ("trigger_id", "event_id") and isinstance(value, str):
-            # The delivery's key: the same key twice is Slack retrying, rightly not answered again.
-            value += f" {secrets.token_hex(6)}"
+        if path[-1] in ("trigger_id", "event_id"):
+            value = unique_key(value)
         if _set(payload, path, value, drop=how == "drop"):
             notes.append(f"{how} {'.'.join(map(str, path))}")
 
