@@ -1,6 +1,7 @@
 """Slack failing — 5xx, 429 with Retry-After, hanging, dropping connections — while sign-offs,
 pages and revisit nudges are produced: acknowledgements stay fast meanwhile, and after
-recovery everything owed is delivered, in order per channel, exactly once."""
+recovery everything owed is delivered exactly once, and in order per channel for each
+sign-off, incident and record (workload.entity_of says why not across them)."""
 
 import re
 import time
