@@ -39,8 +39,6 @@ from tests.reliability.workload import (
     judge,
     move,
     outbox_key,
-    open_incident,
-    open_signoff,
     owner,
     request_messages,
     seed_use_cases,

@@ -12,7 +12,6 @@ import pytest
 from tests.harness.fake_slack import Fault
 from tests.reliability.workload import (  # noqa: F401  (fixtures)
     ACK_BOUND,
-    APPROVALS,
     DAY,
     GOVERNANCE,
     HOUR,
