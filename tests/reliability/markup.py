@@ -15,9 +15,12 @@ import yaml
 from tests.harness.markup import BROADCASTS, parsed_texts
 from tests.harness.server import EXAMPLE_PLAYBOOK
 
-# What the fuzz types into every field. Neither U1 nor S1 is ever an actor or a playbook id,
-# so finding one live means it came from typed text.
-TYPED = ("<!channel>", "<!here>", "<!everyone>", "<!subteam^S1>", "<@U1>",
+# What the fuzz types into every field. S1 is never a playbook group, so `<!subteam^S1` live
+# came from typed text. A bare `<@U1>` may be live: `/ai-oncall <@U1>` names a person, and the
+# answer mentions whom it was asked about, built from the checked id. The bot never gives a
+# mention a label, nor a link the label "x" (its links show their own URL), so `<@U1|evil>` and
+# `<https://evil.example|x>` live can only be what someone typed.
+TYPED = ("<!channel>", "<!here>", "<!everyone>", "<!subteam^S1>", "<@U1>", "<@U1|evil>",
          "<https://evil.example|x>", "<!channel|@channel>", "<!here|here>")
 
 
@@ -29,7 +32,7 @@ def _playbook_usergroups() -> list[str]:
 # `<!subteam^…>` the bot builds itself mentions the playbook's groups; any other was typed.
 _OURS = "|".join(re.escape(g) for g in _playbook_usergroups())
 LIVE = re.compile("|".join(re.escape(b) for b in BROADCASTS)
-                  + rf"|<@U1[>|]|<https://evil|<!subteam\^(?!(?:{_OURS})[>|])")
+                  + rf"|<@U1\||<https://evil\.example\|x>|<!subteam\^(?!(?:{_OURS})[>|])")
 
 
 def leaks(payload: Any) -> list[str]:
