@@ -25,6 +25,7 @@ from tests.reliability.workload import (  # noqa: F401  (fixtures)
     move,
     open_incident,
     open_signoff,
+    outbox_rows,
     owner,
     report,
     request_message,
@@ -88,6 +89,7 @@ def test_work_owed_during_a_slack_fault_is_delivered_once_in_order_and_acks_stay
         time.sleep(PACE)
     outage = time.monotonic() - started
     faulted = [c for c in fake.calls if c.fault]
+    late = sum(r.status != "sent" for r in outbox_rows(db))  # owed when Slack came back
     fake.clear_faults()
     fake.release_hangs()
     recovered = time.monotonic()
@@ -98,6 +100,7 @@ def test_work_owed_during_a_slack_fault_is_delivered_once_in_order_and_acks_stay
     report(tmp_path, f"slack_fault[{kind}]", {
         "fault": kind, "outage_s": round(outage, 1), "recovery_s": round(recovery, 1),
         "faulted_calls": len(faulted), "retried_rows": sum(r.attempts > 1 for r in rows),
+        "delivered_late": late,
         "signoffs": signoffs, "incidents": incidents, "use_cases": USE_CASES,
         **acks.figures(), **delivery.figures()})
 
