@@ -185,6 +185,9 @@ def search(session: Session, kind: str, query: str, *, limit: int = 100) -> list
     model = MODELS[kind]
     label = model.title if kind == USECASE else model.name
     text = query.strip()
+    if "\x00" in text:
+        # No stored text holds a NUL (the inputs refuse it), and PostgreSQL refuses one in a query.
+        return []
     number = text.upper().removeprefix("UC-").removeprefix("V-").removeprefix("#")
     matches = func.lower(label).contains(text.lower(), autoescape=True)
     if number.isdigit() and len(number) <= 9:
