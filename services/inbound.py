@@ -33,8 +33,6 @@ from models.inbound import DONE, RELEASED, STARTED, InboundDelivery
 # taken by that retry.
 LEASE = timedelta(seconds=45)
 RETENTION = timedelta(days=2)
-# How late a request may be replayed: its response_url, how a listener answers, lasts 30 min.
-REPLAY_WITHIN = timedelta(minutes=30)
 KEY_MAX = 128
 
 
@@ -84,11 +82,12 @@ def settle(session: Session, *, key: str, owner: str, completed: bool) -> bool:
 def abandoned(session: Session, *, now: datetime, limit: int = 20) -> list[tuple[str, str, str | None]]:
     """(key, body, content type) of the requests a dead holder left unfinished, oldest first:
     released by a starting process (release_orphans) or started past their lease, with the
-    body still kept (a listener that failed dropped it), and recent enough to answer."""
+    body still kept (a listener that failed dropped it). However late: the person had their
+    ack and counts on it (a vote, an incident), even once the response_url that would tell
+    them has expired; RETENTION bounds it."""
     return [tuple(row) for row in session.exec(  # type: ignore[misc]
         select(InboundDelivery.key, InboundDelivery.body, InboundDelivery.content_type)
         .where(col(InboundDelivery.body).is_not(None))
-        .where(col(InboundDelivery.received_at) >= now - REPLAY_WITHIN)
         .where(or_(col(InboundDelivery.status) == RELEASED,
                    (col(InboundDelivery.status) == STARTED)
                    & (col(InboundDelivery.lease_until) <= now)))
