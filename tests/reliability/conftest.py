@@ -30,3 +30,7 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
     if totals:
         terminalreporter.write_sep("-", "hostile input figures")
         terminalreporter.write_line(totals)
+    if figures.REPORTS:
+        terminalreporter.write_sep("-", "reliability figures")
+        for line in figures.REPORTS:
+            terminalreporter.write_line(line)

@@ -10,10 +10,17 @@ FIELDS = ("requests fuzzed", "5xx", "tracebacks", "markup leaks", "unanswered",
           "secret sightings")
 
 TOTALS: Counter[str] = Counter()
+# One JSON line per reliability test that measured something (workload.report), in run order,
+# so CI's output carries every figure of the README's Reliability table, not only with -s.
+REPORTS: list[str] = []
 
 
 def add(figures: dict[str, int]) -> None:
     TOTALS.update(figures)
+
+
+def reported(line: str) -> None:
+    REPORTS.append(line)
 
 
 def summary() -> str | None:

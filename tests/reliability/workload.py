@@ -26,6 +26,7 @@ from services.playbook import load_playbook
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.server import SIGNING_SECRET
 from tests.harness.signing import SignedSlackClient
+from tests.reliability import figures as reliability_figures
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "workload.yaml"
 LOADED = load_playbook(PLAYBOOK)
@@ -168,6 +169,7 @@ def report(tmp_path: Path, name: str, figures: dict) -> None:
     logs, and append them to $RELIABILITY_FIGURES (one JSON object a line) when it is set."""
     line = json.dumps({"test": name, **figures}, sort_keys=True)
     print(f"reliability figures: {line}")
+    reliability_figures.reported(line)
     (tmp_path / "figures.json").write_text(line + "\n")
     if os.environ.get("RELIABILITY_FIGURES"):
         with open(os.environ["RELIABILITY_FIGURES"], "a") as out:
