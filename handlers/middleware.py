@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
@@ -63,10 +65,23 @@ def settled_with_state_change(session: Any) -> None:
 def delivery_key(body: dict[str, Any]) -> str | None:
     """What stays the same when Slack re-sends one request: event_id, else trigger_id."""
     if body.get("event_id"):
-        return f"event:{body['event_id']}"
+        return f"event:{_opaque(str(body['event_id']))}"
     if body.get("trigger_id"):
-        return f"trigger:{body['trigger_id']}"
+        return f"trigger:{_opaque(str(body['trigger_id']))}"
     return None
+
+
+# Slack's ids are short printable ASCII.
+_SLACK_ID = re.compile(r"[\x21-\x7e]{1,100}")
+
+
+def _opaque(value: str) -> str:
+    """An id as it goes into the key. Anything unlike Slack's — a NUL PostgreSQL cannot store,
+    more than the key column's 128 characters (cut, two would collide) — is keyed by its
+    digest instead, the same on every retry of the same body."""
+    if _SLACK_ID.fullmatch(value):
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def action_name(body: dict[str, Any]) -> str | None:
@@ -106,8 +121,11 @@ def install(app: AsyncApp, services: Any) -> None:
 
         def take() -> bool:
             with services.db.session() as s:
+                # A body with a NUL byte (never Slack's) cannot be stored on PostgreSQL: kept
+                # for no replay.
+                kept = request.raw_body if "\x00" not in request.raw_body else None
                 return inbound.claim(s, key=key, owner=owner, now=services.clock.now(),
-                                     body=request.raw_body, content_type=content_type)
+                                     body=kept, content_type=content_type)
 
         def withdraw(taken: bool) -> None:
             """The claim went through after we answered with an apology: it must not stand

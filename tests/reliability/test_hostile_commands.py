@@ -78,3 +78,21 @@ def test_commands_at_and_past_the_limits(world, request, tmp_path, command, text
 def test_a_command_without_a_user_is_explained_and_writes_nothing(world, request, tmp_path, command):  # noqa: ANN001
     with world.judging(request.node.name, tmp_path):
         world.fire(exact(world.fake, command, "code https://x title", user_id=""))
+
+
+@pytest.mark.parametrize("trigger_id", ["a\x00b", "x" * 500, "\u202e\u200b", "<!channel>"],
+                         ids=["a NUL", "500 characters", "RTL and zero-width", "markup"])
+def test_a_command_with_a_trigger_id_slack_never_sends_is_answered(world, request, tmp_path, trigger_id):  # noqa: ANN001
+    # The trigger_id is the delivery's key: PostgreSQL refuses a NUL in it, the key column
+    # holds 128 characters. Found by the fuzz on PostgreSQL (a DataError, then an apology).
+    with world.judging(request.node.name, tmp_path):
+        world.fire(exact(world.fake, "/ai-usecase", "list", trigger_id=f"{payloads.new_trigger_id()}{trigger_id}"))
+
+
+def test_a_literal_nul_byte_in_a_command_is_answered(world, request, tmp_path):  # noqa: ANN001
+    # Not percent-encoded: the raw body itself holds the NUL, and the bot keeps raw bodies.
+    trigger_id = payloads.new_trigger_id()
+    body = form(payloads.slash_command("/ai-approve", "help", user_id=REQUESTER, trigger_id=trigger_id,
+                                       response_url=world.fake.response_url(trigger_id))) + b"&x=a\x00b"
+    with world.judging(request.node.name, tmp_path):
+        world.fire(Shot("command", body, FORM, trigger_id=trigger_id, tell_user=True, note="raw NUL byte"))
