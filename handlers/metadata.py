@@ -16,8 +16,8 @@ from handlers.registry_context import errors_for
 
 # What a form tells its submitter when its metadata is not ours; nothing was written.
 LOST = "This form lost track of what it was for; close it and open it again."
-_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
-_TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")
+_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,20}")
+_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,8}")
 
 
 class BadMetadata(ValueError):
@@ -48,13 +48,13 @@ def channel_id(text: str) -> str | None:
     """A Slack conversation id (C…, G…, D…), or None for an empty part."""
     if text == "":
         return None
-    if not _CHANNEL.match(text):
+    if not _CHANNEL.fullmatch(text):
         raise BadMetadata("not a channel id")
     return text
 
 
 def message_ts(text: str) -> str:
-    if not _TS.match(text):
+    if not _TS.fullmatch(text):
         raise BadMetadata("not a message ts")
     return text
 
