@@ -19,6 +19,9 @@ T = TypeVar("T")
 
 # SQLite takes one writer at a time (BEGIN IMMEDIATE): more threads would only queue on its lock.
 SQLITE_THREADS = 4
+# Work an acknowledgement waits on (the delivery claim) runs on threads of its own, so it never
+# queues behind background work (the outbox, timers) waiting for the pool's threads.
+ACK_THREADS = 2
 _WROTE = "countersign_wrote"
 
 
@@ -90,6 +93,7 @@ class Database:
         self._before_commit: list[Callable[[Session], None]] = []
         self._executor = ThreadPoolExecutor(max_workers=threads or pool_threads(engine),
                                             thread_name_prefix="db")
+        self._ack_executor = ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="db-ack")
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """`asyncio.to_thread` on the database's threads, log context included."""
@@ -99,9 +103,9 @@ class Database:
 
     async def run_within(self, seconds: float, fn: Callable[[], T], *,
                          undo: Callable[[T], None] | None = None) -> T:
-        """`run(fn)`, or DatabaseUnavailable after `seconds`: for work an acknowledgement waits
-        on, so a database that hangs (a network partition, a held SQLite lock) costs an
-        apology, not Slack's timeout. A blocking call cannot be interrupted: it finishes on its
+        """`run(fn)` on the acknowledgements' own threads, or DatabaseUnavailable after
+        `seconds`: for work an acknowledgement waits on, so a database that hangs (a network
+        partition, a held SQLite lock) costs an apology, not Slack's timeout. A blocking call cannot be interrupted: it finishes on its
         own, and when it does after the caller gave up, `undo(result)` runs on its thread, so
         what the caller was told did not happen does not stand."""
         lock = threading.Lock()
@@ -116,7 +120,8 @@ class Database:
                 undo(result)
             return result
 
-        pending = asyncio.ensure_future(self.run(call))
+        loop = asyncio.get_running_loop()
+        pending = loop.run_in_executor(self._ack_executor, contextvars.copy_context().run, call)
         try:
             return await asyncio.wait_for(asyncio.shield(pending), seconds)
         except TimeoutError:
@@ -153,6 +158,7 @@ class Database:
 
     def dispose(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._ack_executor.shutdown(wait=True, cancel_futures=True)
         self.engine.dispose()
 
     @property
