@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -71,13 +72,32 @@ def database_url(tmp_path, request) -> str:  # noqa: ANN001
     return f"sqlite:///{tmp_path / 'countersign.db'}"
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    engine = make_engine(database_url)
+@contextmanager
+def own_database_url(tmp: Path) -> Iterator[str]:
+    """A database for one module or run: a fresh PostgreSQL schema (dropped after) when
+    TEST_DATABASE_URL is set, else a SQLite file in `tmp`."""
+    if PG_URL:
+        with _fresh_pg_schema(PG_URL) as url:
+            yield url
+    else:
+        yield f"sqlite:///{tmp / 'countersign.db'}"
+
+
+@contextmanager
+def migrated_database(url: str) -> Iterator[Database]:
+    engine = make_engine(url)
     migrate.upgrade(engine)
     database = Database(engine)
-    yield database
-    database.dispose()
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    with migrated_database(database_url) as database:
+        yield database
 
 
 @pytest.fixture

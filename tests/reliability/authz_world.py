@@ -21,12 +21,11 @@ from sqlalchemy import MetaData
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from bot import migrate
-from bot.db import Database, make_engine
+from bot.db import Database
 from models.audit import AuditEvent
 from models.timer import FIRING, PENDING, Timer
 from services.playbook import load_playbook
-from tests.conftest import PG_URL, _fresh_pg_schema
+from tests.conftest import migrated_database, own_database_url
 from tests.e2e.waiting import until
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.paths import require_shared_file
@@ -187,22 +186,14 @@ class World:
         return view_id
 
 
-def _database_url(tmp: Path) -> Iterator[str]:
-    if PG_URL:
-        with _fresh_pg_schema(PG_URL) as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp / 'countersign.db'}"
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
     tmp = tmp_path_factory.mktemp("authz")
-    urls = _database_url(tmp)
-    url = next(urls)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    db = Database(engine)
+    with own_database_url(tmp) as url, migrated_database(url) as db:
+        yield from _world(tmp, url, db)
+
+
+def _world(tmp: Path, url: str, db: Database) -> Iterator[World]:
     fake = FakeSlack(spec_path=require_shared_file("slack_web_openapi_v2.json"))
     for role, user in PEOPLE.items():
         fake.add_user(user, deleted=role == DEACTIVATED)
@@ -222,8 +213,6 @@ def world(tmp_path_factory) -> Iterator[World]:  # noqa: ANN001
         client.close()
         bot.stop()
         fake.stop()
-        db.dispose()
-        next(urls, None)  # drops the PostgreSQL schema
     assert fake.violations == [], "\n".join(fake.violations)
     assert "Traceback" not in bot.output(), bot.output()[-4000:]
 

@@ -26,13 +26,12 @@ from sqlalchemy import text
 from sqlmodel import SQLModel, select
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
-from bot import migrate
-from bot.db import Database, make_engine
+from bot.db import Database
 from models.outbox import PENDING, SENDING, OutboxMessage
 from models.timer import FIRING
 from models.timer import PENDING as TIMER_PENDING
 from models.timer import Timer
-from tests.conftest import PG_URL, _fresh_pg_schema
+from tests.conftest import migrated_database, own_database_url
 from tests.e2e.conftest import seed_example_workspace
 from tests.harness.fake_slack import FakeSlack
 from tests.harness.paths import require_shared_file
@@ -58,20 +57,14 @@ FUZZ_TIMEOUT = int(os.environ.get("FUZZ_TIMEOUT", 900))
 
 @pytest.fixture(scope="module")
 def module_database_url(tmp_path_factory) -> Iterator[str]:  # noqa: ANN001
-    if PG_URL:
-        with _fresh_pg_schema(PG_URL) as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('hostile-db') / 'countersign.db'}"
+    with own_database_url(tmp_path_factory.mktemp("hostile-db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def module_db(module_database_url: str) -> Iterator[Database]:
-    engine = make_engine(module_database_url)
-    migrate.upgrade(engine)
-    database = Database(engine)
-    yield database
-    database.dispose()
+    with migrated_database(module_database_url) as database:
+        yield database
 
 
 @pytest.fixture(scope="module")
