@@ -1,7 +1,8 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
+from models.api_token import ApiToken
 from models.approval import ApprovalRequest, ApprovalVote, ChecklistConfirmation
-from models.audit import AuditEvent
+from models.audit import AuditCheckpoint, AuditEvent, AuditLogState
 from models.inbound import InboundDelivery
 from models.incident import Incident, IncidentPage, OncallOverride
 from models.outbox import OutboxMessage
@@ -16,9 +17,12 @@ from models.registry import (
 from models.timer import Timer
 
 __all__ = [
+    "ApiToken",
     "ApprovalRequest",
     "ApprovalVote",
+    "AuditCheckpoint",
     "AuditEvent",
+    "AuditLogState",
     "ChecklistConfirmation",
     "DigestRun",
     "DigestSubscriber",
