@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from blocks import approvals, digest, incidents, oncall, playbook, registry
+from blocks import approvals, audit_witness, digest, incidents, oncall, playbook, registry
 
 TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "playbook_applied": playbook.playbook_applied,
@@ -14,4 +14,5 @@ TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     **oncall.TEMPLATES,
     **registry.TEMPLATES,
     **digest.TEMPLATES,
+    **audit_witness.TEMPLATES,
 }

@@ -14,6 +14,7 @@ from datetime import datetime
 import escalation
 from bot import instance, logs, migrate
 from bot.clock import Clock, OffsetFileClock, SystemClock
+from bot.audit_job import AuditJob
 from bot.clockwork import Clockwork
 from bot.digest_job import DigestJob
 from bot.db import Database, make_engine
@@ -22,10 +23,11 @@ from bot.dispatcher import DispatchPolicy, Dispatcher
 from bot.leader import Leadership
 from bot.people import People
 from bot.policy import PlaybookWatcher, RunningPlaybook
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack import web_client
 from bot.timer_runner import TimerRunner
 from services import approvals, inbound, outbox, registry, timers
+from services.audit_log.keys import SigningKeyError
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     """Raises PlaybookError when the playbook is missing or invalid: we do not run without one."""
     playbook = RunningPlaybook(settings.playbook_path)
     engine = make_engine(settings.database_url)
-    return Services(
+    services = Services(
         settings=settings,
         db=Database(engine),
         clock=clock or (OffsetFileClock(settings.clock_offset_file)
@@ -60,6 +62,11 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         directory=GroupDirectory(web_client(settings), ttl=settings.usergroup_cache_ttl),
         people=People(web_client(settings)),
     )
+    try:
+        services.extras["audit"] = AuditJob(services)
+    except SigningKeyError as error:
+        raise SettingsError(f"AUDIT_SIGNING_KEY is not valid: {error}") from None
+    return services
 
 
 @asynccontextmanager
@@ -124,6 +131,8 @@ def build_clockwork(services: Services) -> Clockwork:
                           **registry.TIMER_HANDLERS}.items():
         runner.register(kind, handler)
     weekly_digest = DigestJob(services, web_client(s))
+    audit_job = services.extras["audit"]
+    (log.info if audit_job.signer else log.warning)("%s", audit_job.describe_signing())
     clockwork = Clockwork(
         dispatcher=dispatcher,
         timers=runner,
@@ -133,7 +142,8 @@ def build_clockwork(services: Services) -> Clockwork:
         poll_interval=s.outbox_poll_interval,
         sweep_interval=s.timer_sweep_interval,
         leader_refresh=s.leader_refresh_interval,
-        periodic=[("weekly-digest", weekly_digest, s.timer_sweep_interval)],
+        periodic=[("weekly-digest", weekly_digest, s.timer_sweep_interval),
+                  ("audit-seal", audit_job, s.audit_seal_interval)],
         on_start=[weekly_digest.prepare],
     )
     _wake_on_commit(services, clockwork)

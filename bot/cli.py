@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from bot import cli_gate, cli_playbook, cli_registry, logs
+from bot import cli_audit, cli_gate, cli_playbook, cli_registry, cli_token, logs
 from bot.settings import Settings, SettingsError, load_settings
 from services.playbook import PlaybookError
 
@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_playbook.add_commands(sub)
     cli_gate.add_command(sub)
     cli_registry.add_command(sub)
+    cli_audit.add_command(sub)
+    cli_token.add_command(sub)
     return parser
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, create_engine
 
 P = ParamSpec("P")
@@ -23,6 +23,7 @@ SQLITE_THREADS = 4
 # queues behind background work (the outbox, timers) waiting for the pool's threads.
 ACK_THREADS = 2
 _WROTE = "countersign_wrote"
+READ_SNAPSHOT = "countersign_read_snapshot"
 
 
 @event.listens_for(Session, "after_flush")
@@ -58,10 +59,23 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin_immediate(conn):  # noqa: ANN001
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A long read (verify, export) takes a snapshot without the write lock, so writers
+            # go on while it streams.
+            deferred = conn.get_execution_options().get(READ_SNAPSHOT)
+            conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only connection that sees one consistent snapshot for as long as it is open, and
+    holds no write lock: REPEATABLE READ on PostgreSQL, a deferred transaction on SQLite (WAL)."""
+    options = ({"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql"
+               else {READ_SNAPSHOT: True})
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        yield conn
 
 
 def pool_threads(engine: Engine) -> int:

@@ -7,11 +7,14 @@ Tokens are optional at this level because each command needs a different subset
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.playbook.durations import EXPECTED, DurationError, parse_duration
 
 # Where an operator finds each secret: the one line printed when it is missing.
 HOW_TO_OBTAIN = {
@@ -39,6 +42,18 @@ def parse_api_tokens(text: str) -> dict[str, str]:
                              f"{MIN_API_TOKEN_LENGTH} characters")
         tokens[name.strip()] = token.strip()
     return tokens
+
+
+AUDIT_RETENTION_MIN = timedelta(days=183)
+
+
+def _parse_duration_setting(v: object) -> object:
+    if isinstance(v, timedelta):
+        return v
+    try:
+        return parse_duration(v)
+    except DurationError as error:
+        raise ValueError(f"expected {EXPECTED}: {error.reason}") from None
 
 
 class SettingsError(Exception):
@@ -86,6 +101,37 @@ class Settings(BaseSettings):
     usergroup_cache_ttl: float = Field(default=600.0, ge=0)
     # For tests and drills only: a file holding seconds to add to the system time.
     clock_offset_file: str | None = None
+
+    # The audit log: an Ed25519 key (PEM file path, PEM text or base64) signs its checkpoints;
+    # without one they are written unsigned, and every start-up and verify says so.
+    audit_signing_key: SecretStr | None = None
+    # The log's name in its checkpoints (C2SP origin line) and the signature's key name.
+    audit_log_origin: str = Field(default="countersign/audit", pattern=r"^[^\s+]{1,200}$")
+    audit_checkpoint_interval: timedelta = timedelta(hours=1)
+    # How often the leading clock seals newly committed events.
+    audit_seal_interval: float = Field(default=2.0, gt=0)
+    # How often the latest checkpoint is posted to the governance channel, a witness outside
+    # the database.
+    audit_witness_interval: timedelta = timedelta(days=1)
+    # None keeps the log forever; a shorter retention than the EU AI Act's six months is refused.
+    audit_retention: timedelta | None = None
+
+    @field_validator("audit_checkpoint_interval", "audit_witness_interval", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        return _parse_duration_setting(v)
+
+    @field_validator("audit_retention", mode="before")
+    @classmethod
+    def _retention(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and v.strip().lower() in ("", "forever")):
+            return None
+        retention = _parse_duration_setting(v)
+        if retention < AUDIT_RETENTION_MIN:
+            raise ValueError(
+                f"{v} is shorter than {AUDIT_RETENTION_MIN.days}d: the EU AI Act (Art. 19, "
+                "26(6)) asks for at least six months of logs; use forever or 183d or more")
+        return retention
 
     @field_validator("slack_bot_token")
     @classmethod

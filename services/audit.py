@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from bot.logs import current
 from models.audit import AuditEvent
+from services.audit_log.canonical import refuse_floats
 
 
 def append(
@@ -21,7 +22,9 @@ def append(
     entity_id: str,
     payload: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the caller's transaction; it commits or rolls back with it."""
+    """Add an audit event to the caller's transaction; it commits or rolls back with it. It is
+    sealed later (services/audit_log/sealer.py), so writers never wait on each other here."""
+    refuse_floats(payload or {})
     event = AuditEvent(
         at=at,
         actor=actor,

@@ -105,6 +105,9 @@ def upgrade() -> None:
         sa.Column('purged_frontier', sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
+    # The sequencer's one row exists from the start, so two sequencers never race to create it.
+    op.execute("INSERT INTO audit_log_state (id, size, frontier, version, purged_size, "
+               "purged_frontier) VALUES (1, 0, '[]', 0, 0, '[]')")
     op.create_table(
         'audit_checkpoint',
         sa.Column('id', sa.Integer(), nullable=False),
