@@ -1,9 +1,9 @@
-"""/api/v1: what CI and release tooling ask Countersign, with a bearer token."""
+"""/api/v1: what CI, release tooling and SIEMs ask Countersign, with a scoped bearer token
+(bot/api_auth.py checks it for every route)."""
 
 from __future__ import annotations
 
 import functools
-import hmac
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.api_audit import audit_routes
+from bot.api_auth import ApiAuth
 from services import approvals
 from services.inputs import control_character
 
@@ -28,17 +30,6 @@ OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 def openapi_document() -> dict[str, Any]:
     """The published description of /api/v1 (hand-written beside this module)."""
     return yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
-
-
-def caller_of(request: Request, tokens: dict[str, str]) -> str | None:
-    """The configured name of the presented token, or None."""
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not presented:
-        return None
-    for token, name in tokens.items():
-        if hmac.compare_digest(token.encode(), presented.strip().encode()):
-            return name
-    return None
 
 
 def ref_problem(ref: str) -> str | None:
@@ -70,13 +61,12 @@ def gate_body(ref: str, answer: Any) -> dict[str, Any]:
 
 
 def api_routes(services: Services) -> list[Route]:
-    tokens = services.settings.api_token_map
+    auth = ApiAuth(services)
 
     async def gate(request: Request) -> Response:
-        caller = caller_of(request, tokens)
-        if caller is None:
-            return JSONResponse({"error": "a valid bearer token is required (API_TOKENS)"},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        caller = await auth.require(request, "gate")
+        if isinstance(caller, Response):
+            return caller
         ref = request.query_params.get("ref", "")
         if (problem := ref_problem(ref)) is not None:
             return JSONResponse({"error": problem}, status_code=400)
@@ -89,7 +79,7 @@ def api_routes(services: Services) -> list[Route]:
         answer = await services.db.run(lookup)
         etag = answer.etag if answer is not None else '"none"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        log.info("gate %s asked by %s: %s", ref, caller,
+        log.info("gate %s asked by %s: %s", ref, caller.name,
                  answer.status if answer is not None else "not_requested")
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
@@ -99,4 +89,5 @@ def api_routes(services: Services) -> list[Route]:
         return JSONResponse(openapi_document())
 
     return [Route("/api/v1/gate", gate, methods=["GET"]),
+            *audit_routes(services, auth),
             Route("/api/v1/openapi.json", openapi, methods=["GET"])]

@@ -1,7 +1,9 @@
 """Schemathesis against the running bot and the description it publishes (GET
-/api/v1/openapi.json): every generated request, sent with a valid bearer token and again
-without one, gets no 5xx and an answer exactly as the document describes (status code,
-headers, content type, body), and the API rejects what the document says is invalid.
+/api/v1/openapi.json): every generated request, sent with a valid bearer token (a stored one
+holding every scope) and again without one, gets no 5xx and an answer exactly as the document
+describes (status code, headers, content type, body), and the API rejects what the document
+says is invalid. Schemathesis has no reader for NDJSON, so each line of the audit events is
+checked against the document's AuditEvent here.
 
 How many examples, and whether they are the same on every run, is the suite's Hypothesis
 profile (tests/reliability/conftest.py): "ci", the default, is derandomized and bounded, so CI
@@ -9,27 +11,33 @@ sends the same requests every run; "nightly" draws many more, fresh ones."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from jsonschema import Draft202012Validator
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from bot.api import openapi_document
+from services import audit, tokens
+from services.audit_log import sealer
 from tests.harness.server import SIGNING_SECRET, BotProcess
 from tests.harness.signing import SignedSlackClient
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "fuzz-token-0123456789abcdef"
-AUTHORIZED = {"Authorization": f"Bearer {TOKEN}"}
+TOKEN = "fuzz-token-0123456789abcdef"  # API_TOKENS: scope gate only
+# The stored token holding every scope, made afresh for each bot (tokens are random).
+AUTHORIZED: dict[str, str] = {}
 # The document's example ref: a real request exists for it, so generated cases reach the
 # answer about a request too, not only "never requested".
 SIGNED_REF = openapi_document()["paths"]["/api/v1/gate"]["get"]["parameters"][0]["example"]
@@ -47,6 +55,8 @@ def fuzz_config() -> SchemathesisConfig:
 # The same document the server publishes (test_the_server_publishes_this_document proves it),
 # loaded at import: schemathesis' lazy loader (from_fixture) does not run on pytest 9.
 schema = schemathesis.openapi.from_dict(openapi_document(), config=fuzz_config())
+AUDIT_EVENT = Draft202012Validator({"$ref": "#/components/schemas/AuditEvent",
+                                    "components": openapi_document()["components"]})
 
 
 @dataclass
@@ -55,6 +65,7 @@ class Tally:
     with_token: int = 0
     server_errors: int = 0
     violations: int = 0
+    ndjson_lines: int = 0
     statuses: Counter = field(default_factory=Counter)
 
 
@@ -64,13 +75,33 @@ def tally() -> Iterator[Tally]:
     yield counts
     answers = ", ".join(f"{n}× {code}" for code, n in sorted(counts.statuses.items()))
     print(f"\nHTTP API fuzzing: {counts.requests} requests fuzzed ({counts.with_token} with a valid token; "
-          f"answers {answers}); {counts.server_errors} 5xx, {counts.violations} schema violations")
+          f"answers {answers}; {counts.ndjson_lines} NDJSON event lines checked); "
+          f"{counts.server_errors} 5xx, {counts.violations} schema violations")
     # A fuzzer that never reached an answer cannot have checked it.
     assert {200, 304, 400, 401} <= set(counts.statuses), counts.statuses
+    assert counts.ndjson_lines > 0
+
+
+def seed_sealed_log(db) -> None:  # noqa: ANN001
+    """Sealed events (some with payloads of every JSON kind) and a checkpoint, so the audit
+    routes answer with content; written before the bot starts, whose clock seals after."""
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with db.session() as s:
+        AUTHORIZED["Authorization"] = "Bearer " + tokens.create(
+            s, name="fuzz-all", scopes=tokens.SCOPES, now=at, actor="cli:fuzz")
+        for i in range(30):
+            audit.append(s, at=at, actor=f"U0FUZZ{i % 3}", action=("approval.requested", "incident.opened")[i % 2],
+                         entity_type=("approval_request", "incident")[i % 2], entity_id=str(i),
+                         payload={"i": i, "text": "«x» <y> & \u2028", "none": None, "list": [True, {"n": -i}]})
+    with db.session() as s:
+        sealer.seal_batch(s, now=at)
+    with db.session() as s:
+        sealer.checkpoint(s, now=at, signer=None, origin="countersign/fuzz", interval=None)
 
 
 @pytest.fixture
-def api_bot(bot_factory, fake_slack) -> BotProcess:  # noqa: ANN001
+def api_bot(bot_factory, fake_slack, db) -> BotProcess:  # noqa: ANN001
+    seed_sealed_log(db)
     bot = bot_factory(API_TOKENS=f"fuzz={TOKEN}").start()
     with SignedSlackClient(bot.url, SIGNING_SECRET, fake=fake_slack) as slack:
         assert slack.command("/ai-approve", f"code {SIGNED_REF} Fuzzed gate", user_id="U0DEV").status_code == 200
@@ -101,7 +132,21 @@ def call_and_count(case, bot: BotProcess, headers: dict, tally: Tally):  # noqa:
     except FailureGroup as failures:
         tally.violations += len(failures.exceptions)
         raise
+    if response.status_code == 200 and header(response, "content-type") == "application/x-ndjson":
+        lines = response.text.splitlines()
+        problems = [f"line {n}: {error.message}" for n, line in enumerate(lines, 1)
+                    for error in AUDIT_EVENT.iter_errors(json.loads(line))]
+        tally.ndjson_lines += len(lines)
+        tally.violations += len(problems)
+        assert response.text == "" or response.text.endswith("\n")
+        assert problems == [], problems
     return response
+
+
+def header(response, name: str) -> str | None:  # noqa: ANN001
+    """One header of a schemathesis response, whose headers map each name to its values."""
+    values = {k.lower(): v for k, v in response.headers.items()}.get(name)
+    return values[0] if values else None
 
 
 def auth_was_negated(case) -> bool:  # noqa: ANN001
@@ -137,3 +182,26 @@ def test_the_answers_random_input_reaches_only_by_luck_match_too(api_bot, tally)
                         ("pull/42\x00", 400), ("pull\x1f42", 400), ("pull\x8542", 400)]:
         edge = call_and_count(operation.Case(query={"ref": ref}), api_bot, AUTHORIZED, tally)
         assert edge.status_code == status, (ref, edge.status_code, edge.text)
+
+
+def test_the_audit_answers_at_the_edges_match_too(api_bot, tally):  # noqa: ANN001
+    """The bounds of every audit parameter, a page that has a next one, the checkpoint, and the
+    403 a token without the scope gets: each answer checked against the document."""
+    events = schema["/api/v1/audit/events"]["GET"]
+    for query, status in [({"limit": "1"}, 200), ({"limit": "10000"}, 200), ({"limit": "10001"}, 400),
+                          ({"after_seq": "2147483647"}, 200), ({"after_seq": "2147483648"}, 400),
+                          ({"since": "2028-02-29"}, 200), ({"since": "2027-02-29"}, 400),
+                          ({"since": "0001-01-01T00:00+01:00"}, 200), ({"until": "9999-12-31T23:59-01:00"}, 200),
+                          ({"action": ["approval.*", "incident.opened,token.*"]}, 200), ({"entity": "request:1"}, 200),
+                          ({"actor": "U0\x00"}, 400), ({"entity": "x:" + "y" * 199}, 400)]:
+        answer = call_and_count(events.Case(query=query), api_bot, AUTHORIZED, tally)
+        assert answer.status_code == status, (query, answer.status_code, answer.text)
+    page = call_and_count(events.Case(query={"limit": "7"}), api_bot, AUTHORIZED, tally)
+    assert len(page.text.splitlines()) == 7 and header(page, "x-next-after-seq") == "6"
+    assert header(page, "link") == '</api/v1/audit/events?limit=7&after_seq=6>; rel="next"'
+    checkpoint = schema["/api/v1/audit/checkpoint"]["GET"]
+    latest = call_and_count(checkpoint.Case(), api_bot, AUTHORIZED, tally)
+    assert latest.status_code == 200 and latest.json()["size"] == 31
+    gate_only = {"Authorization": f"Bearer {TOKEN}"}
+    for operation in (events, checkpoint):
+        assert call_and_count(operation.Case(), api_bot, gate_only, tally).status_code == 403

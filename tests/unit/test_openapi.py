@@ -60,3 +60,34 @@ def test_the_ref_pattern_and_the_gate_agree_on_whole_references():
     for ref in ["https://github.com/acme/app/pull/42", "  padded\t", "release 4.2\n", "a b", " \u3000 ",
                 "a\x00b", "x\x7f", "\x85y", "mid\x1fdle"]:
         assert (pattern.search(ref) is not None) == (ref_problem(ref) is None), repr(ref)
+
+
+def test_the_audit_parameters_are_published_with_the_patterns_the_server_checks():
+    from bot import api_audit
+
+    document = openapi_document()
+    events = {p["name"]: p["schema"] for p in document["paths"]["/api/v1/audit/events"]["get"]["parameters"]}
+    moment = document["components"]["schemas"]["Moment"]["pattern"]
+    assert events["since"] == events["until"] == {"$ref": "#/components/schemas/Moment"}
+    assert moment == api_audit.MOMENT_PATTERN
+    assert events["action"]["items"]["pattern"] == api_audit.ACTIONS_PATTERN
+    assert (events["actor"]["pattern"], events["actor"]["maxLength"]) == (api_audit.ACTOR_PATTERN, 64)
+    assert (events["entity"]["pattern"], events["entity"]["maxLength"]) == (api_audit.ENTITY_PATTERN,
+                                                                            api_audit.ENTITY_MAX)
+    assert (events["limit"]["minimum"], events["limit"]["maximum"], events["limit"]["default"]) == (
+        1, api_audit.MAX_LIMIT, api_audit.DEFAULT_LIMIT)
+    assert (events["after_seq"]["minimum"], events["after_seq"]["maximum"]) == (0, api_audit.MAX_SEQ)
+
+
+def test_every_operation_but_the_description_names_its_scope_and_answers_401_and_403():
+    from services.tokens import SCOPES
+
+    for path, item in openapi_document()["paths"].items():
+        operation = item["get"]
+        if path == "/api/v1/openapi.json":
+            assert operation["security"] == []
+            continue
+        [requirement] = operation["security"]
+        assert set(requirement) == {"bearer"} and len(requirement["bearer"]) == 1, path
+        assert requirement["bearer"][0] in SCOPES
+        assert {"401", "403"} <= set(operation["responses"]), path
