@@ -71,6 +71,11 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     n.set_defaults(func=keygen_command)
 
 
+def _origin() -> str:
+    from bot.settings import load_settings
+    return load_settings().audit_log_origin
+
+
 def _fail(message: str, code: int = UNREADABLE) -> int:
     print(f"countersign audit: {message}", file=sys.stderr)
     return code
@@ -95,11 +100,10 @@ def _witnessed(files: list[Path]) -> tuple[str, ...]:
 
 
 def _print_report(report: Report, *, signed: bool) -> int:
+    if not signed and not any("public key" in w for w in report.warnings):
+        report.warnings.append("signatures not checked: no public key given (--public-key)")
     for line in report.lines():
         print(line)
-    if not signed:
-        print("warning: checkpoints were not checked against a public key: they could be "
-              "forged by whoever can write the database", file=sys.stderr)
     return OK if report.ok else BROKEN
 
 
@@ -148,7 +152,7 @@ def prove_command(args: argparse.Namespace) -> int:
 def check_proof_command(args: argparse.Namespace) -> int:
     try:
         doc = json.loads(args.file.read_text(encoding="utf-8"))
-        verifier = load_verifier(args.public_key)
+        verifier = load_verifier(args.public_key, name=_origin())
     except (OSError, ValueError, SigningKeyError, NoteError) as error:
         return _fail(str(error))
     try:

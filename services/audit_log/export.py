@@ -125,9 +125,10 @@ def export(conn: Connection, directory: Path, flt: AuditFilter, *, fmt: str = "j
     base = prefix.size if prefix is not None else 0
     # The compact range before `start` and the tail subtrees after `end`, from stored leaf
     # hashes; verify recomputes the leaves in between from the events themselves.
-    cover = store.checkpoint_record(conn.execute(
-        select(AuditCheckpoint.__table__).where(AuditCheckpoint.size >= max(end, 1))
-        .order_by(AuditCheckpoint.size).limit(1)).first() or None) if end else None
+    row = conn.execute(select(AuditCheckpoint.__table__)
+                       .where(AuditCheckpoint.size >= max(end, 1))
+                       .order_by(AuditCheckpoint.size).limit(1)).first() if end else None
+    cover = store.checkpoint_record(row) if row is not None else None
     head = aligned_ranges(0, start) if start else []
     tail = aligned_ranges(end, cover.size) if cover is not None else []
     wanted = [r for r in head if r[0] >= base] + tail

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from models.audit import AuditCheckpoint, AuditEvent, AuditLogState
 from services.audit_log import canonical
@@ -20,6 +20,12 @@ _COLUMNS = (AuditEvent.seq, AuditEvent.id, AuditEvent.at, AuditEvent.actor, Audi
 STREAM_CHUNK = 5000
 
 
+def _streamed(stmt: Select) -> Select:
+    # On the statement, not the connection: a connection's options stay for its later
+    # statements, and a SET inside a server-side cursor is a syntax error.
+    return stmt.execution_options(stream_results=True, yield_per=STREAM_CHUNK)
+
+
 def sealed_records(conn: Connection, *, after_seq: int | None = None,
                    before_seq: int | None = None) -> Iterator[dict[str, Any]]:
     """Every sealed event in seq order, `at` already in its canonical spelling."""
@@ -28,7 +34,7 @@ def sealed_records(conn: Connection, *, after_seq: int | None = None,
         stmt = stmt.where(AuditEvent.seq > after_seq)
     if before_seq is not None:
         stmt = stmt.where(AuditEvent.seq < before_seq)
-    result = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(stmt)
+    result = conn.execute(_streamed(stmt))
     for row in result:
         record = dict(row._mapping)
         record["at"] = canonical.timestamp(record["at"])
@@ -39,7 +45,7 @@ def leaf_hashes(conn: Connection, *, start: int = 0) -> Iterator[tuple[int, byte
     """(seq, leaf hash) of sealed events from `start` on: what proofs are computed from."""
     stmt = (select(AuditEvent.seq, AuditEvent.leaf_hash)
             .where(AuditEvent.seq >= start).order_by(AuditEvent.seq))
-    result = conn.execution_options(stream_results=True, yield_per=STREAM_CHUNK).execute(stmt)
+    result = conn.execute(_streamed(stmt))
     for seq, leaf in result:
         yield seq, bytes.fromhex(leaf)
 

@@ -163,8 +163,8 @@ class _Verifier:
         if size in self.witness:
             if not hmac.compare_digest(self.witness[size], root):
                 self.fail(self.good_size, ROOT_MISMATCH,
-                          f"the events up to seq {size - 1} do not hash to the root of the "
-                          f"given checkpoint of size {size}: history was rewritten")
+                          f"the events do not hash to the root of the given checkpoint of size "
+                          f"{size}: some event in seq {self.good_size}–{size - 1} was rewritten")
             elif cp is None:
                 self.fail(size - 1, CHECKPOINT_MISSING,
                           f"the given checkpoint of size {size} is consistent with the events but "
@@ -197,8 +197,9 @@ class _Verifier:
             return
         if not hmac.compare_digest(parsed.root, root):
             self.fail(self.good_size, ROOT_MISMATCH,
-                      f"the events up to seq {cp.size - 1} do not hash to checkpoint {cp.size}'s "
-                      "root: they were rewritten after it was made")
+                      f"the events do not hash to checkpoint {cp.size}'s root: some event in "
+                      f"seq {self.good_size}–{cp.size - 1} was rewritten after it was made, "
+                      "stored hashes and all")
             return
         self.report.last_checkpoint = cp
         _, signatures = split_note(cp.note)
@@ -235,6 +236,10 @@ class _Verifier:
         if seq > expected:
             gap = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}–{seq - 1}"
             self.fail(expected, MISSING, f"{gap} absent: the log goes on at seq {seq}")
+            return
+        if self.sealed_size is not None and seq >= self.sealed_size:
+            self.fail(seq, INSERTED, f"seq {seq} is beyond what the sequencer sealed "
+                      f"(seq {self.sealed_size - 1} is its last)")
             return
         leaf = _leaf(record, seq)
         stored = _stored(record)
