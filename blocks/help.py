@@ -74,9 +74,16 @@ COMMANDS: tuple[Command, ...] = (
         Usage("/ai-playbook reload", "admins: load the playbook file again"),
     ), ("", "explain", "reload")),
     Command("/ai-audit", "Inspect the tamper-evident audit log.", (
-        Usage("/ai-audit recent", "the latest decisions, pages and acknowledgements"),
-        Usage("/ai-audit verify", "check that the log has not been altered"),
-    ), ("recent", "verify")),
+        Usage("/ai-audit [filters]", "admins: the latest sealed events, newest first, with filters in any "
+              "order — `actor:@user`, `action:approval.*` or an exact action, `entity:request:42`, "
+              "`since:7d` or `since:2026-11-01`, `until:…` — e.g. "
+              "`/ai-audit actor:@mara action:approval.* since:7d`"),
+        Usage("/ai-audit request|incident|usecase|vendor <id>", "the history of one you take part in "
+              "(your request or one you may decide, an incident you reported or were paged for, a record "
+              "you keep, review or approve), e.g. `/ai-audit request 42`"),
+        Usage("/ai-audit verify", "admins: check that the log has not been altered"),
+        Usage("/ai-audit checkpoint", "admins: write a checkpoint of the log now"),
+    ), ("", "recent", "request", "incident", "usecase", "vendor", "verify", "checkpoint")),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}

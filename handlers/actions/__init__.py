@@ -1,9 +1,10 @@
 from slack_bolt.async_app import AsyncApp
 
-from handlers.actions import approvals, incidents, registry
+from handlers.actions import approvals, audit, incidents, registry
 
 
 def register(app: AsyncApp) -> None:
     approvals.register(app)
+    audit.register(app)
     incidents.register(app)
     registry.register(app)

@@ -2,18 +2,17 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.commands import approve, incident, oncall, playbook, registry
+from handlers.commands import approve, audit, incident, oncall, playbook, registry
 from handlers.commands.router import register_command
 
-CAPABILITIES = {
-    "/ai-audit": "the audit log",
-}
+CAPABILITIES: dict[str, str] = {}
 
 
 def register(app: AsyncApp) -> None:
     for name, capability in CAPABILITIES.items():
         register_command(app, name, capability=capability)
     approve.register(app)
+    audit.register(app)
     incident.register(app)
     oncall.register(app)
     playbook.register(app)

@@ -52,10 +52,11 @@ def test_unknown_subcommand_says_so_and_shows_help(slack):
     assert "/ai-oncall" in text_of(body)
 
 
-def test_unbuilt_capability_says_so_plainly(slack):
-    body = slack.command("/ai-audit", "recent").json()
+def test_the_audit_log_command_is_built_and_says_who_may_read_what(slack):
+    body = slack.command("/ai-audit", "recent", user_id="U0NOTADMIN").json()
     assert body["response_type"] == "ephemeral"
-    assert "`/ai-audit recent` is not available yet" in body["text"]
+    assert "not available yet" not in body["text"]
+    assert "Only the playbook's admins" in body["text"] and "`/ai-audit request 42`" in body["text"]
 
 
 def test_oversize_text_is_refused_with_the_limit(slack):

@@ -26,6 +26,7 @@ import blocks
 from blocks import (
     approval_modals,
     approvals,
+    audit,
     digest,
     faults,
     help,
@@ -132,6 +133,14 @@ def timeline_entries() -> list[dict]:
                                   "text": timeline_line("incident.paged", None, {**payload, "user": None})}]
 
 
+def hostile_event(seq: int = 7, **extra: Any) -> dict:
+    """A sealed event as /ai-audit shows it, with what people typed in every field that holds it."""
+    event = {"seq": seq, "id": seq, "at": "2026-11-25T09:00:00.000000Z", "actor": HOSTILE, "action": HOSTILE,
+             "entity_type": HOSTILE, "entity_id": HOSTILE, "request_id": HOSTILE, "leaf_hash": "ab" * 32,
+             "payload": {"title": HOSTILE, HOSTILE: HOSTILE, "nested": {"reason": HOSTILE}, "list": [HOSTILE]}}
+    return {**event, **extra}
+
+
 def shift(**extra: Any) -> SimpleNamespace:
     moment = datetime(2026, 12, 24, 18, tzinfo=UTC)
     return SimpleNamespace(rotation=HOSTILE, start=moment, end=moment, at=moment, user="U0ON", override=True,
@@ -213,6 +222,19 @@ CASES: dict[Callable, list[Callable[[], Any]]] = {
                                                               problems={HOSTILE: HOSTILE})],
     playbook.reload_answer: [lambda s=s: playbook.reload_answer(s, hash_=HOSTILE, issues=[HOSTILE])
                              for s in ("applied", "unchanged", "refused")],
+    audit.entity_label: [lambda: audit.entity_label(HOSTILE, HOSTILE),
+                         lambda: audit.entity_label("approval_request", HOSTILE)],
+    audit.payload_summary: [lambda: audit.payload_summary(hostile_event()["payload"])],
+    audit.event_line: [lambda: audit.event_line(hostile_event(), tz="UTC"),
+                       lambda: audit.event_line(hostile_event(actor="U0ACTOR", entity_type="usecase"), tz="UTC")],
+    audit.log_page: [lambda: audit.log_page([hostile_event(9), hostile_event(8, actor="U0ACTOR")], title=HOSTILE,
+                                            filter_text=HOSTILE, newer=True, older=True, tz="UTC"),
+                     lambda: audit.log_page([], title=HOSTILE, filter_text=HOSTILE, newer=False, older=False,
+                                            tz="UTC", empty=HOSTILE)],
+    audit.admins_only: [lambda: audit.admins_only(["U0ADMIN", HOSTILE], what=HOSTILE)],
+    audit.refused: [lambda: audit.refused(HOSTILE)],
+    audit.verify_answer: [lambda ok=ok: audit.verify_answer(ok, HOSTILE, [HOSTILE, HOSTILE]) for ok in (True, False)],
+    audit.checkpoint_answer: [lambda: audit.checkpoint_answer(3, HOSTILE, HOSTILE)],
     # These take mrkdwn their caller phrased, user text in it escaped (ESCAPED) — the case
     # shows the builder keeps it dead and adds no live markup of its own.
     playbook.plain_answer: [lambda c=c: playbook.plain_answer(ESCAPED, title=HOSTILE, code=c) for c in (True, False)],
@@ -231,6 +253,7 @@ NO_USER_TEXT = {
     "help.not_available_message",  # the command, a catalogue word and a capability: all ours
     "faults.fault", "faults.database_unavailable",  # the request id only
     "values.number", "values.parts", "values.record_id",
+    "audit.page_value", "audit.parse_page_value",  # a seq and the filter's canonical words, for a button
     "text.escape", "text.plain", "text.clip", "text.md", "text.code_sections", "text.link", "text.linkable",
     "text.mention", "text.channel", "text.usergroup",
 }
