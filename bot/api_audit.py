@@ -28,7 +28,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from bot.api_auth import ApiAuth
+from bot.db import snapshot
 from models.audit import AuditCheckpoint, AuditEvent
+from services.audit_log import proofs
 from services.audit_log.canonical import timestamp
 from services.audit_log.query import AuditFilter, FilterError, event_record, parse_entity, parse_since
 
@@ -229,5 +231,26 @@ def audit_routes(services: Services, auth: ApiAuth) -> list[Route]:
                                 headers={"Cache-Control": "no-store"})
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
+    async def proof(request: Request) -> Response:
+        caller = await auth.require(request, SCOPE)
+        if isinstance(caller, Response):
+            return caller
+        text = request.query_params.get("seq", "")
+        if not _match(_seq, text) or int(text) > MAX_SEQ:
+            return JSONResponse({"error": f"seq must be a sequence number from 0 to {MAX_SEQ}"},
+                                status_code=400)
+
+        def prove() -> dict[str, Any]:
+            with snapshot(db.engine) as conn:
+                return proofs.prove(conn, int(text))
+
+        try:
+            doc = await db.run(prove)
+        except proofs.ProofError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404,
+                                headers={"Cache-Control": "no-store"})
+        return JSONResponse(doc, headers={"Cache-Control": "no-store"})
+
     return [Route("/api/v1/audit/events", events, methods=["GET"]),
-            Route("/api/v1/audit/checkpoint", checkpoint, methods=["GET"])]
+            Route("/api/v1/audit/checkpoint", checkpoint, methods=["GET"]),
+            Route("/api/v1/audit/proof", proof, methods=["GET"])]

@@ -268,3 +268,29 @@ def test_the_checkpoint_is_the_latest_tree_head(api, db):
                       "note": note, "key_name": "countersign/test", "key_id": signer.key_id.hex(),
                       "signed": True, "witnessed_at": None}
     assert size == 6 and "\n\u2014 countersign/test " in note  # the first one recorded itself
+
+
+def test_a_proof_from_the_api_checks_offline_against_the_signed_checkpoint(api, db):
+    from services.audit_log import proofs
+
+    token = api.tokens["audit-only"]
+    append(db, [{"action": "approval.requested", "entity_type": "approval_request",
+                 "entity_id": str(i)} for i in range(5)])
+    seal_all(db)
+    seq = next(r["seq"] for r in sealed_records(db)
+               if r["entity_type"] == "approval_request" and r["entity_id"] == "2")
+    assert api.get("/api/v1/audit/proof", token, seq=str(seq)).status_code == 404  # no checkpoint
+    signer = NoteSigner("countersign/test", Ed25519PrivateKey.generate())
+    size, _, _ = write_checkpoint(db, signer)
+    answer = api.get("/api/v1/audit/proof", token, seq=str(seq))
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    doc = answer.json()
+    assert doc["tree_size"] == size and doc["event"]["entity_id"] == "2"
+    assert proofs.check_proof(doc, signer.verifier()).startswith(f"OK: seq {seq} is in the log")
+    doc["event"]["actor"] = "U_FORGED"
+    with pytest.raises(proofs.ProofError):
+        proofs.check_proof(doc, signer.verifier())
+    assert api.get("/api/v1/audit/proof", token, seq=str(size + 5)).status_code == 404
+    assert api.get("/api/v1/audit/proof", token, seq="abc").status_code == 400
+    assert api.get("/api/v1/audit/proof", token).status_code == 400
+    assert api.get("/api/v1/audit/proof", api.tokens["gate-only"], seq="2").status_code == 403
