@@ -249,8 +249,9 @@ def keygen_command(args: argparse.Namespace) -> int:
 
     name = args.name or _settings().audit_log_origin
     private_pem, vkey = keygen(name)
+    # The private key alone on standard output, so `keygen > key.pem` makes a loadable file.
     sys.stdout.write(private_pem)
-    print(f"# public key (publish it, e.g. in the playbook repository): {vkey}")
-    print("# keep the private key secret: set AUDIT_SIGNING_KEY to this PEM (or a file holding it)",
+    print(f"public key (publish it, e.g. in the playbook repository):\n{vkey}\n"
+          "keep the private key secret: set AUDIT_SIGNING_KEY to this PEM or a file holding it",
           file=sys.stderr)
     return OK

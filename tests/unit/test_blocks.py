@@ -77,6 +77,10 @@ def test_every_template_is_registered_and_renders():
     from tests.unit.test_registry_blocks import SAMPLES as REGISTRY_SAMPLES
 
     samples |= REGISTRY_SAMPLES
+    samples["audit_checkpoint"] = {
+        "size": 12, "root_hash": "ab" * 32, "signed": True, "at": "2026-12-01T09:00:00+00:00",
+        "note": "countersign/audit\n12\nq83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\n\n"
+                "\u2014 countersign/audit AAAA\n"}
     assert set(TEMPLATES) == set(samples)
     for name, data in samples.items():
         assert_valid_message(TEMPLATES[name](data))

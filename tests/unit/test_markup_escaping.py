@@ -27,6 +27,7 @@ from blocks import (
     approval_modals,
     approvals,
     audit,
+    audit_witness,
     digest,
     faults,
     help,
@@ -215,6 +216,9 @@ CASES: dict[Callable, list[Callable[[], Any]]] = {
     oncall.overview_answer: [lambda: oncall.overview_answer([(HOSTILE, "U0ON", [shift()])], tz="UTC")],
     oncall.shifts_answer: [lambda: oncall.shifts_answer("U0ON", [shift()], tz="UTC")],
     oncall.oncall_override: [lambda: oncall.oncall_override(OVERRIDE)],
+    audit_witness.audit_checkpoint: [lambda sg=sg: audit_witness.audit_checkpoint(
+        {"size": 3, "root_hash": HOSTILE, "note": f"{HOSTILE}\n3\n{HOSTILE}\n", "signed": sg,
+         "at": HOSTILE}) for sg in (True, False)],
     playbook.playbook_applied: [lambda: playbook.playbook_applied(PLAYBOOK_DATA)],
     playbook.playbook_refused: [lambda: playbook.playbook_refused(PLAYBOOK_DATA)],
     playbook.usergroup_unresolved: [lambda: playbook.usergroup_unresolved(PLAYBOOK_DATA)],
