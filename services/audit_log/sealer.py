@@ -115,17 +115,20 @@ def _grew_since(session: Session, size: int) -> bool:
 def checkpoint(session: Session, *, now: datetime, signer: NoteSigner | None, origin: str,
                interval: timedelta | None, actor: str = SYSTEM) -> AuditCheckpoint | None:
     """Write a checkpoint of the sealed log if it grew and `interval` passed since the last one
-    (`interval=None`: whenever it grew). Records itself as an audit event, so deleting a
+    (or, for the first, since the first seal; `interval=None`: whenever it grew). Records itself as an audit event, so deleting a
     checkpoint row later is found by verify."""
     state = _state(session)
     last = latest_checkpoint(session)
     if state.size == 0 or (last is not None and last.size >= state.size):
         return None
-    if last is not None:
-        if interval is not None and now - last.at < interval:
+    if interval is not None:
+        # The first checkpoint comes an interval after the log began, like every later one.
+        since = last.at if last is not None else session.scalar(
+            select(func.min(AuditEvent.sealed_at)).where(AuditEvent.seq.is_not(None)))
+        if since is not None and now - since < interval:
             return None
-        if not _grew_since(session, last.size):
-            return None
+    if last is not None and not _grew_since(session, last.size):
+        return None
     root = tree_of(state).root()
     body = checkpoint_body(origin, state.size, root)
     note = signer.sign(body) if signer is not None else body

@@ -83,16 +83,19 @@ def test_the_bots_clock_seals_signs_and_witnesses_and_the_cli_verifies_against_s
     assert sorted(r["audit"]["seq"] for r in lines)[:3] == [0, 1, 2]
     assert {"leaf_hash", "action", "actor", "at", "entity_id"} <= set(lines[0]["audit"])
 
-    # The first checkpoint is written and witnessed at once; then at least hourly while growing.
+    # An hour after the log began, the first checkpoint is written and witnessed at once; then
+    # one at least hourly while the log grows, witnessed daily.
+    assert _checkpoints(db) == 0
+    clock_file.write_text(str(HOUR + 60))
     until(lambda: len(witnessed_notes(fake_slack)) == 1, timeout=30, what="a witnessed checkpoint")
     first = witnessed_notes(fake_slack)[0]
     assert first.startswith(f"{ORIGIN}\n") and f"\n\n\u2014 {ORIGIN} " in first
     with SignedSlackClient(signed_bot.url, SIGNING_SECRET, fake=fake_slack) as slack:
         slack.command("/ai-approve", "code https://git.example/pr/9 one more", user_id="U0DEV")
-    clock_file.write_text(str(HOUR + 60))
+    clock_file.write_text(str(2 * HOUR + 120))
     until(lambda: _checkpoints(db) >= 2, timeout=30, what="an hourly checkpoint")
     assert len(witnessed_notes(fake_slack)) == 1, "witnessed daily, not hourly"
-    clock_file.write_text(str(25 * HOUR))
+    clock_file.write_text(str(26 * HOUR))
     with SignedSlackClient(signed_bot.url, SIGNING_SECRET, fake=fake_slack) as slack:
         slack.command("/ai-approve", "code https://git.example/pr/10 the next day", user_id="U0DEV")
     until(lambda: len(witnessed_notes(fake_slack)) == 2, timeout=30, what="the next day's witness")
@@ -147,7 +150,7 @@ def _checkpoint_sizes(db) -> list[int]:
 
 def test_without_a_key_the_bot_says_checkpoints_are_unsigned_and_verify_says_so(
         bot_factory, fake_slack, db, database_url, tmp_path):
-    bot = bot_factory(AUDIT_SEAL_INTERVAL="0.2").start()
+    bot = bot_factory(AUDIT_SEAL_INTERVAL="0.2", AUDIT_CHECKPOINT_INTERVAL="1s").start()
     assert bot.wait_for_log(lambda r: "audit checkpoints are UNSIGNED" in r.get("message", "")
                             and r.get("level") == "WARNING")
     with SignedSlackClient(bot.url, SIGNING_SECRET, fake=fake_slack) as slack:

@@ -52,6 +52,8 @@ def bot_env(*, database_url: str, slack_api_url: str, port: int | None = None,
         LEADER_REFRESH_INTERVAL="0.2",
         PLAYBOOK_PATH=str(EXAMPLE_PLAYBOOK),
         PLAYBOOK_WATCH_INTERVAL="0",
+        # Checkpoints (and their governance-channel posts) only where a test asks for them.
+        AUDIT_CHECKPOINT_INTERVAL="3650d",
         PYTHONUNBUFFERED="1",
     )
     env.update(overrides)

@@ -100,10 +100,11 @@ def test_a_checkpoint_is_written_when_the_interval_passed_and_the_log_grew(db):
             made = sealer.checkpoint(s, now=now, signer=None, origin="o", interval=hour)
             return made.size if made else None
 
-    assert cp(T0) == 2
-    seal_all(db)  # the checkpoint's own record
-    assert cp(T0 + 2 * hour) is None, "only the checkpoint's own record is new: no checkpoint"
+    assert cp(T0 + hour / 2) is None, "the first one comes an interval after the first seal"
+    assert cp(T0 + hour) == 2
+    seal_all(db, now=T0 + hour)  # the checkpoint's own record
+    assert cp(T0 + 3 * hour) is None, "only the checkpoint's own record is new: no checkpoint"
     write(db, 1)
     seal_all(db)
-    assert cp(T0 + hour / 2) is None, "grew, but the interval has not passed"
-    assert cp(T0 + hour) == 4
+    assert cp(T0 + hour + hour / 2) is None, "grew, but the interval has not passed"
+    assert cp(T0 + 2 * hour) == 4
