@@ -145,7 +145,7 @@ def verify_engine(engine: Any, *, witnessed: tuple[str, ...] = (), trusted: Any 
                   origin: str | None = None) -> Report:
     with snapshot(engine) as conn:
         st = store.state(conn)
-        report = verify(store.sealed_records(conn), checkpoints=store.checkpoints(conn),
+        report = verify(store.sealed_rows(conn), checkpoints=store.checkpoints(conn),
                         witnessed=witnessed, trusted=trusted, origin=origin,
                         prefix=store.purged_prefix(conn), sealed_size=st.size,
                         sealed_frontier=list(st.frontier))

@@ -14,6 +14,8 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, create_engine
 
+from services.audit_log import canonical
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -41,7 +43,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite:"):
         # Services run in worker threads; WAL lets readers proceed during a write and
         # busy_timeout makes concurrent writers wait instead of failing at once.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               json_serializer=canonical.dumps)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -65,7 +68,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         json_serializer=canonical.dumps)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ The leaf hash is RFC 6962's: SHA-256(0x00 ‖ encoding).
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,30 @@ _encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
 
 class NotCanonical(ValueError):
     """A value the canonical encoding has no single spelling for."""
+
+
+def dumps(value: Any) -> str:
+    """Any JSON value in the canonical spelling. The database stores JSON columns this way too
+    (bot/db.py), so verify can hash a stored payload's text without parsing it."""
+    return _encoder.encode(value)
+
+
+_string = json.encoder.encode_basestring  # ensure_ascii=False's string escaping, in C
+_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+
+
+def encode_stored(seq: int, id: int, at: str, actor: str, action: str, entity_type: str,
+                  entity_id: str, payload_text: str, request_id: str | None) -> bytes | None:
+    """The canonical bytes assembled from stored text, without parsing the payload: equal to
+    `encode(...)` whenever the stored payload text is already canonical, which is how it is
+    written. None when `at` is not in the canonical form. Every other part is escaped here, so
+    bytes equal to a sealed leaf's imply fields equal to the sealed event's."""
+    if not _TS.fullmatch(at) or type(seq) is not int or type(id) is not int:
+        return None
+    rid = "null" if request_id is None else _string(request_id)
+    return (f'{{"action":{_string(action)},"actor":{_string(actor)},"at":"{at}",'
+            f'"entity_id":{_string(entity_id)},"entity_type":{_string(entity_type)},"id":{id},'
+            f'"payload":{payload_text},"request_id":{rid},"seq":{seq}}}').encode("utf-8")
 
 
 def timestamp(at: datetime) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Executable, select, text
 
 from models.audit import AuditCheckpoint, AuditEvent, AuditLogState
 from services.audit_log import canonical
@@ -20,7 +20,7 @@ _COLUMNS = (AuditEvent.seq, AuditEvent.id, AuditEvent.at, AuditEvent.actor, Audi
 STREAM_CHUNK = 5000
 
 
-def _streamed(stmt: Select) -> Select:
+def _streamed(stmt: Executable) -> Executable:
     # On the statement, not the connection: a connection's options stay for its later
     # statements, and a SET inside a server-side cursor is a syntax error.
     return stmt.execution_options(stream_results=True, yield_per=STREAM_CHUNK)
@@ -39,6 +39,27 @@ def sealed_records(conn: Connection, *, after_seq: int | None = None,
         record = dict(row._mapping)
         record["at"] = canonical.timestamp(record["at"])
         yield record
+
+
+def _stored_text(conn: Connection) -> tuple[str, str]:
+    """SQL giving `at` in its canonical spelling and the payload's stored text."""
+    if conn.dialect.name == "postgresql":
+        return ("""to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+                "payload::text")
+    return "substr(at, 1, 10) || 'T' || substr(at, 12) || 'Z'", "payload"
+
+
+def sealed_rows(conn: Connection) -> Iterator[dict[str, Any]]:
+    """Every sealed event in seq order as stored text (`payload_text`, `at` canonical), for
+    verify: no payload is parsed and no datetime built unless its leaf does not match."""
+    at, payload = _stored_text(conn)
+    stmt = text(f"SELECT seq, id, {at} AS at, actor, action, entity_type, entity_id, "
+                f"{payload} AS payload_text, request_id, leaf_hash FROM audit_event "
+                "WHERE seq IS NOT NULL ORDER BY seq")
+    keys = ("seq", "id", "at", "actor", "action", "entity_type", "entity_id", "payload_text",
+            "request_id", "leaf_hash")
+    for row in conn.execute(_streamed(stmt)):
+        yield dict(zip(keys, row, strict=True))
 
 
 def leaf_hashes(conn: Connection, *, start: int = 0) -> Iterator[tuple[int, bytes]]:

@@ -41,7 +41,7 @@ def sealed(db) -> tuple[int, int, int]:
 
 
 def test_a_sequencer_killed_mid_batch_resumes_with_no_gap_and_no_double(db, database_url):
-    bulk(db, 6000)
+    bulk(db, 20_000)
     kills = 0
     for _ in range(4):
         before = sealed(db)[0]
@@ -56,11 +56,11 @@ def test_a_sequencer_killed_mid_batch_resumes_with_no_gap_and_no_double(db, data
         kills += 1
         count, top, size = sealed(db)
         assert count == top + 1 == size, "a killed batch left a gap or a half-written state"
-    assert kills == 4 and sealed(db)[0] < 6000, "the kills must land before the backlog is done"
+    assert kills == 4 and sealed(db)[0] < 20_000, "the kills must land before the backlog is done"
     seal_all(db)
     key = signer()
     checkpoint(db, key)
     count, top, size = sealed(db)
-    assert count == top + 1 == size == 6001
+    assert count == top + 1 == size == 20_001
     report = verify(db, key)
     assert report.ok, report.summary
