@@ -23,6 +23,7 @@ from sqlmodel import select
 from blocks.incidents import ACK
 from models.approval import ApprovalRequest
 from models.audit import AuditEvent
+from models.inbound import InboundDelivery
 from models.incident import Incident
 from models.timer import FIRING, PENDING, Timer
 from tests.harness.fake_slack import FakeSlack
@@ -209,6 +210,10 @@ class CrashRun:
         """Bring the bot up (the last kill may have been the last word) and wait until the
         outbox is delivered and no due timer is left unfired."""
         self.ensure_up()
+        # A request acknowledged by a process killed before its work was done is replayed by
+        # the next one (bot/redelivery.py) within a sweep: on a busy machine, not at once.
+        self.fake._poll(lambda: [] if unfinished_deliveries(self.db) else [1], 1, timeout,
+                        "every acknowledged but unfinished Slack request to be replayed")
         wait_settled(self.db, self.fake, timeout)
         self.fake._poll(lambda: [] if unfired_timers(self.db, self.bot_now()) else [1], 1, timeout,
                         "every due timer to fire")
@@ -217,6 +222,12 @@ class CrashRun:
     def bot_now(self):  # noqa: ANN201
         from bot.clock import OffsetFileClock
         return OffsetFileClock(str(self.clock_file)).now()
+
+
+def unfinished_deliveries(db) -> list[str]:  # noqa: ANN001
+    """Keys of Slack requests whose body is still kept: taken, maybe acknowledged, not done."""
+    with db.session() as s:
+        return list(s.exec(select(InboundDelivery.key).where(InboundDelivery.body.is_not(None))))
 
 
 def unfired_timers(db, now) -> list[Timer]:  # noqa: ANN001
