@@ -35,3 +35,9 @@ def gone(owner_name: str) -> bool:
     except PermissionError:  # alive, someone else's
         return False
     return False
+
+
+def alive_here(owner_name: str) -> bool:
+    """True when `owner_name` is a claim of a process on this host that still runs."""
+    host, _, _ = owner_name.partition(":")
+    return host == HOST and not gone(owner_name)

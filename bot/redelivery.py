@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from bot import logs
+from bot import instance, logs
 from services import inbound
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class Redelivery:
 
         def find() -> list[tuple[str, str, str | None]]:
             with self.services.db.session() as s:
-                return inbound.abandoned(s, now=now)
+                return inbound.abandoned(s, now=now, alive=instance.alive_here)
 
         found = await self.services.db.run(find)
         for key, body, content_type in found:
