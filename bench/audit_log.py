@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import bindparam, insert, select, text, update  # noqa: E402
+from sqlalchemy import bindparam, func, insert, select, text, update  # noqa: E402
 
 from bench.common import add_database_args, bounded, database, run_script, version  # noqa: E402
 from bot.audit_job import verify_engine  # noqa: E402
@@ -132,7 +132,7 @@ def raw_seal_update(db: Database, count: int) -> float:
     with db.session() as s:
         ids = list(s.scalars(select(AuditEvent.id).where(AuditEvent.seq.is_(None))
                              .order_by(AuditEvent.id)))
-        top = s.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)) or 0
+        top = s.scalar(select(func.max(AuditEvent.seq))) or 0
     table = AuditEvent.__table__
     stmt = (update(table).where(table.c.id == bindparam("_id"), table.c.seq.is_(None))
             .values(seq=bindparam("_seq"), leaf_hash=bindparam("_leaf"), sealed_at=T0))
@@ -214,10 +214,15 @@ def main() -> int:
                         help="events the writers insert in each of the two sealing runs")
     parser.add_argument("--json", type=Path, default=None)
     add_database_args(parser)
+    parser.add_argument("--postgres-only", action="store_true")
     args = parser.parse_args()
     print(f"machine : {os.cpu_count()} CPUs, {platform.platform()}, Python "
           f"{platform.python_version()}, SQLAlchemy {version('sqlalchemy')}")
     targets = [None] + ([args.postgres] if args.postgres and not args.sqlite_only else [])
+    if args.postgres_only:
+        if not args.postgres:
+            parser.error("--postgres-only needs --postgres URL (or $TEST_DATABASE_URL)")
+        targets = [args.postgres]
     out = {}
     for target in targets:
         with tempfile.TemporaryDirectory() as tmp, \

@@ -133,20 +133,26 @@ def verify_command(args: argparse.Namespace) -> int:
     return _print_report(report, signed=verifier is not None)
 
 
-def prove_command(args: argparse.Namespace) -> int:
+def _print_document(read: Any) -> int:
+    """Print the JSON document `read(conn)` makes from one snapshot of the log."""
     from bot.cli import _settings
     from bot.db import make_engine, snapshot
 
-    engine = make_engine(_settings().database_url)
+    settings = _settings()
+    engine = make_engine(settings.database_url)
     try:
         with snapshot(engine) as conn:
-            doc = proofs.prove(conn, args.seq)
+            doc = read(conn, settings)
     except proofs.ProofError as error:
         return _fail(str(error), BROKEN)
     finally:
         engine.dispose()
     print(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False))
     return OK
+
+
+def prove_command(args: argparse.Namespace) -> int:
+    return _print_document(lambda conn, _settings: proofs.prove(conn, args.seq))
 
 
 def check_proof_command(args: argparse.Namespace) -> int:
@@ -165,21 +171,12 @@ def check_proof_command(args: argparse.Namespace) -> int:
 
 
 def consistency_command(args: argparse.Namespace) -> int:
-    from bot.cli import _settings
-    from bot.db import make_engine, snapshot
+    def read(conn: Any, settings: Any) -> dict[str, Any]:
+        doc = proofs.consistency(conn, args.old, args.new)
+        proofs.check_consistency(doc, _verifier(None, settings))  # never print a bad one
+        return doc
 
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with snapshot(engine) as conn:
-            doc = proofs.consistency(conn, args.old, args.new)
-        proofs.check_consistency(doc, _verifier(None, settings))
-    except proofs.ProofError as error:
-        return _fail(str(error), BROKEN)
-    finally:
-        engine.dispose()
-    print(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False))
-    return OK
+    return _print_document(read)
 
 
 def _filter(args: argparse.Namespace) -> AuditFilter:
