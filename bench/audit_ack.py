@@ -5,7 +5,7 @@ sequencer sealing beside it, and with it idle, in one run.
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Starts the real bot twice on the same kind of database: once with AUDIT_SEAL_INTERVAL=0.05
-(sealing every 50 ms, twenty times the default pace: the worst case), once with sealing
+(sealing every 50 ms, forty times the default pace: the worst case), once with sealing
 effectively off (AUDIT_SEAL_INTERVAL=1000000). Both get the same signed `/ai-approve code
 <url> <title>` commands — each really opens a sign-off and writes its audit event — sequentially
 and from C concurrent clients. Prints the ack percentiles side by side and their ratio, and how
