@@ -52,14 +52,21 @@ class DispatchPolicy:
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, *, after: float | None, maybe_sent: bool) -> None:
+    """`audited`: the reason as the audit log may keep it, when `reason` quotes an exception
+    whose text could hold the message's content."""
+
+    def __init__(self, reason: str, *, after: float | None, maybe_sent: bool,
+                 audited: str | None = None) -> None:
         super().__init__(reason)
         self.after = after
         self.maybe_sent = maybe_sent
+        self.audited = reason if audited is None else audited
 
 
 class _Permanent(Exception):
-    pass
+    def __init__(self, reason: str, *, audited: str | None = None) -> None:
+        super().__init__(reason)
+        self.audited = reason if audited is None else audited
 
 
 class _AlreadyDone(Exception):
@@ -132,7 +139,8 @@ class Dispatcher:
                 except Exception as exc:  # one bad message must not stop the others
                     log.exception("delivering outbox %s failed unexpectedly", msg.key)
                     await self._record_retry(msg, _Retry(f"{type(exc).__name__}: {exc}",
-                                                         after=None, maybe_sent=True))
+                                                         after=None, maybe_sent=True,
+                                                         audited=type(exc).__name__))
 
         await asyncio.gather(*(one(m) for m in claimed))
         return len(claimed)
@@ -171,7 +179,7 @@ class Dispatcher:
                 raise _Retry("chat.postMessage answered ok without a ts", after=None, maybe_sent=True)
             await self._record_sent(msg, response)
         except _Permanent as exc:
-            await self._record_failed(msg, str(exc))
+            await self._record_failed(msg, str(exc), exc.audited)
         except _Retry as exc:
             await self._record_retry(msg, exc)
 
@@ -185,7 +193,8 @@ class Dispatcher:
             except Exception as exc:
                 # Rendering is deterministic: retrying the same data fails the same way.
                 log.exception("template %s cannot render outbox %s", msg.template, msg.key)
-                raise _Permanent(f"template {msg.template} failed: {exc}") from exc
+                raise _Permanent(f"template {msg.template} failed: {exc}",
+                                 audited=f"template {msg.template} failed: {type(exc).__name__}") from exc
         else:
             args = dict(msg.payload)
         if msg.channel and "channel" not in args:
@@ -299,7 +308,8 @@ class Dispatcher:
     async def _record_retry(self, msg: OutboxMessage, exc: _Retry) -> None:
         now = self.clock.now()
         if msg.attempts >= self.policy.max_attempts:
-            await self._record_failed(msg, f"gave up after {msg.attempts} attempts: {exc}")
+            gave_up = f"gave up after {msg.attempts} attempts: "
+            await self._record_failed(msg, gave_up + str(exc), gave_up + exc.audited)
             return
         delay = outbox.backoff(msg.attempts, base=self.policy.retry_base, cap=self.policy.retry_cap)
         if exc.after is not None:
@@ -315,14 +325,14 @@ class Dispatcher:
         await self.db.run(record)
         metrics.OUTBOX_RETRIED.labels(str(exc).split(":")[0][:40]).inc()
 
-    async def _record_failed(self, msg: OutboxMessage, error: str) -> None:
+    async def _record_failed(self, msg: OutboxMessage, error: str, audited: str | None = None) -> None:
         now = self.clock.now()
         log.error("outbox %s (%s) failed for good: %s", msg.key, msg.method, error)
 
         def record() -> None:
             with self.db.session() as s:
                 outbox.mark_failed(s, msg.id, owner=self.owner, now=now,  # type: ignore[arg-type]
-                                   error=error)
+                                   error=error, audited_error=audited)
 
         await self.db.run(record)
         metrics.OUTBOX_FAILED.labels(msg.method).inc()

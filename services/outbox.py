@@ -15,7 +15,12 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from models.outbox import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from services import audit
 from services.rows import insert_unless_exists
+
+SYSTEM_ACTOR = "countersign"
+FAILED_ACTION = "outbox.failed"
+ENTITY = "outbox_message"
 
 _DIRTY = "outbox_enqueued"
 
@@ -38,6 +43,25 @@ def enqueue(
     `thread_of` posts into the thread of an earlier outbox message; `update_of`
     rewrites an earlier one in place (chat.update of its recorded ts).
     """
+    owe(session, key=key, method=method, payload=payload, now=now, channel=channel, template=template,
+        thread_of=thread_of, update_of=update_of)
+    return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
+
+
+def owe(
+    session: Session,
+    *,
+    key: str,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    channel: str | None = None,
+    template: str | None = None,
+    thread_of: str | None = None,
+    update_of: str | None = None,
+) -> bool:
+    """`enqueue`, answering whether this call is the one that owed it (False: the key was
+    owed already, perhaps by another process at the same moment)."""
     inserted = insert_unless_exists(session, OutboxMessage, {
         "key": key, "method": method, "channel": channel, "payload": payload,
         "template": template, "thread_of": thread_of, "update_of": update_of,
@@ -46,7 +70,7 @@ def enqueue(
     }, unique=["key"])
     if inserted:
         session.info[_DIRTY] = True
-    return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).one()
+    return inserted
 
 
 def enqueued_in(session: Session) -> bool:
@@ -201,8 +225,22 @@ def mark_retry(
     )
 
 
-def mark_failed(session: Session, msg_id: int, *, owner: str, now: datetime, error: str) -> bool:
-    return _finish(session, msg_id, owner, status=FAILED, sent_at=now, last_error=error[:500])
+def mark_failed(session: Session, msg_id: int, *, owner: str, now: datetime, error: str,
+                audited_error: str | None = None) -> bool:
+    """Give up on a message for good, and say so in the audit log in the same transaction:
+    something the product owed someone never reached Slack. The event names the call, never
+    its content (the message may quote what a person typed); `audited_error` is the error as
+    the log may keep it, when `error` could hold more than Slack's answer."""
+    if not _finish(session, msg_id, owner, status=FAILED, sent_at=now, last_error=error[:500]):
+        return False
+    msg = session.exec(select(OutboxMessage).where(col(OutboxMessage.id) == msg_id)
+                       .execution_options(populate_existing=True)).one()
+    audit.append(session, at=now, actor=SYSTEM_ACTOR, action=FAILED_ACTION, entity_type=ENTITY,
+                 entity_id=str(msg_id),
+                 payload={"key": msg.key, "method": msg.method, "channel": msg.channel,
+                          "template": msg.template, "attempts": msg.attempts,
+                          "error": (audited_error if audited_error is not None else error)[:500]})
+    return True
 
 
 def backoff(attempts: int, *, base: float, cap: float) -> timedelta:
