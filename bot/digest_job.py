@@ -108,7 +108,7 @@ class DigestJob:
                 outbox.enqueue(s, key=f"digest:{TEAM}:{week}", method="chat.postMessage",
                                channel=pb.digest_channel(), template=digest.T_DIGEST,
                                payload={**content, "week": week, "home_link": link}, now=now)
-                audit.append(s, at=now, actor="countersign", action="digest.sent", entity_type="digest",
+                audit.append(s, at=now, actor="countersign", action="digest.sent", entity_type=digest.ENTITY,
                              entity_id=f"{TEAM}:{week}",
                              payload={"channel": pb.digest_channel(), "counts": _counts(content)})
                 return digest.subscribers(s)
@@ -139,13 +139,16 @@ class DigestJob:
 
     def _personal(self, user: str, *, week: str, due: Any, now: Any, soon: timedelta, members: Any,
                   link: str | None, tz: Any) -> None:
+        scope = digest.personal_scope(user)
         with self.services.db.session() as s:
-            if not digest.claim(s, scope=f"user:{user}", week=week, due_at=due, now=now):
+            if not digest.claim(s, scope=scope, week=week, due_at=due, now=now):
                 return
             content = digest.build(s, now=now, soon=soon, group_members=members, user=user, tz=tz)
-            outbox.enqueue(s, key=f"digest:user:{user}:{week}", method="chat.postMessage", channel=user,
+            outbox.enqueue(s, key=f"digest:{scope}:{week}", method="chat.postMessage", channel=user,
                            template=digest.T_DIGEST, payload={**content, "week": week, "home_link": link},
                            now=now)
+            audit.append(s, at=now, actor="countersign", action="digest.sent", entity_type=digest.ENTITY,
+                         entity_id=f"{scope}:{week}", payload={"channel": user, "counts": _counts(content)})
 
 
 def _counts(content: dict[str, Any]) -> dict[str, int]:

@@ -33,6 +33,7 @@ from models.registry import (
     UseCaseVendor,
     Vendor,
 )
+from services import audit
 from services.approvals.policy import approver_users, policy_of
 from services.approvals.queries import decidable_ids
 from services.rows import insert_unless_exists
@@ -41,6 +42,7 @@ from services.wallclock import zone_name
 from .views import kept_by, list_records, record_summary, soonest_first, vendor_flags
 
 T_DIGEST = "registry_digest"
+ENTITY = "digest"
 SECTION_LIMIT = 10
 
 # Audit actions counted under "since last week", in the order shown.
@@ -77,14 +79,25 @@ def subscribers(session: Session) -> list[str]:
 
 
 def subscribe(session: Session, *, user: str, on: bool, now: datetime) -> bool:
-    """Turn someone's personal digest on or off; True if that changed anything."""
+    """Turn someone's personal digest on or off; True if that changed anything (and only then
+    is it an event in the audit log)."""
     existing = session.get(DigestSubscriber, user)
+    changed = False
     if on and existing is None:
-        return insert_unless_exists(session, DigestSubscriber, {"user": user, "since": now}, unique=["user"])
-    if not on and existing is not None:
+        changed = insert_unless_exists(session, DigestSubscriber, {"user": user, "since": now}, unique=["user"])
+    elif not on and existing is not None:
         session.delete(existing)
-        return True
-    return False
+        session.flush()  # so asking again in this transaction finds it gone
+        changed = True
+    if changed:
+        audit.append(session, at=now, actor=user, action="digest.subscribed" if on else "digest.unsubscribed",
+                     entity_type=ENTITY, entity_id=personal_scope(user), payload={})
+    return changed
+
+
+def personal_scope(user: str) -> str:
+    """The scope of someone's personal digest: its claim rows and its audit entity."""
+    return f"user:{user}"
 
 
 def build(session: Session, *, now: datetime, soon: timedelta,
