@@ -3,7 +3,8 @@
 A caller presents `Authorization: Bearer <token>`: one of the environment's API_TOKENS (scope
 `gate` only) or a token created with `countersign token create` (its own scopes, looked up by
 its hash). Missing, unknown and revoked tokens get a 401 with `WWW-Authenticate: Bearer`; a
-token without the scope the route needs gets a 403 that names the scope.
+token without the scope the route needs gets a 403 that names the scope, and the refusal is
+audited (`token.denied`) — the token names who asked; an unknown one names nobody.
 """
 
 from __future__ import annotations
@@ -73,6 +74,14 @@ class ApiAuth:
         if scope not in caller.scopes:
             log.info("api %s refused to %s (%s): no %s scope", request.url.path, caller.name,
                      caller.source, scope)
+            services = self.services
+
+            def record() -> None:
+                with services.db.session() as s:
+                    tokens.refuse_scope(s, name=caller.name, source=caller.source, scope=scope,
+                                        path=request.url.path, now=services.clock.now())
+
+            await services.db.run(record)
             hint = (" API_TOKENS have the scope gate only; create a token with "
                     f"`countersign token create NAME --scope {scope}`"
                     if caller.source == CONFIGURED else

@@ -47,7 +47,7 @@ async def in_session(services: Any, work: Callable[[Any], T]) -> T:
     return await services.db.run(run)
 
 
-async def in_session_audited(services: Any, work: Callable[[Any], T], *, kind: str, record_id: int,
+async def in_session_audited(services: Any, work: Callable[[Any], T], *, kind: str, record_id: int | None,
                              user: str, attempted: str) -> T:
     """`in_session(work)`; a refusal of who `user` is (NotAllowed) is also recorded in the audit
     log — in a transaction of its own, since the refused one rolled back — and raised on."""

@@ -47,8 +47,13 @@ def record_denied(session: Session, *, now: datetime, actor: str, action: str) -
 
 def record_unresolved_groups(session: Session, *, now: datetime, playbook_hash: str,
                              problems: dict[str, str], governance_channel: str) -> None:
+    """Groups of the playbook in force whose members are unknown: governance is told once per
+    playbook and group (every start and reload asks again), and so is the audit log."""
     for group, error in sorted(problems.items()):
-        outbox.enqueue(session, key=f"usergroup-unresolved:{playbook_hash[:16]}:{group}",
-                       method="chat.postMessage", channel=governance_channel,
-                       template="usergroup_unresolved", now=now,
-                       payload={"group": group, "error": error, "hash": playbook_hash[:12]})
+        if not outbox.owe(session, key=f"usergroup-unresolved:{playbook_hash[:16]}:{group}",
+                          method="chat.postMessage", channel=governance_channel,
+                          template="usergroup_unresolved", now=now,
+                          payload={"group": group, "error": error, "hash": playbook_hash[:12]}):
+            continue  # told already, by this process or another
+        audit.append(session, at=now, actor="countersign", action="playbook.group_unresolved",
+                     entity_type="playbook", entity_id=playbook_hash[:12], payload={"group": group, "error": error})

@@ -39,6 +39,7 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 ENTITY = "token"
 CREATED = "token.created"
 REVOKED = "token.revoked"
+DENIED = "token.denied"
 
 
 class TokenError(InputError):
@@ -168,6 +169,14 @@ def authenticate(session: Session, presented: str, *, now: datetime
             or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale))
             .values(last_used_at=now).execution_options(synchronize_session=False))
     return row.name, tuple(row.scopes)
+
+
+def refuse_scope(session: Session, *, name: str, source: str, scope: str, path: str, now: datetime) -> None:
+    """A known token asked for what its scopes do not grant: the attempt is on the token's
+    record (`source`: a stored token, or one of API_TOKENS, whose names may be the same). An
+    unknown or revoked token names nobody, and is not recorded."""
+    audit.append(session, at=now, actor=name, action=DENIED, entity_type=ENTITY, entity_id=name,
+                 payload={"source": source, "scope": scope, "path": path[:200]})
 
 
 def configured(presented: str, tokens: dict[str, str]) -> str | None:

@@ -55,7 +55,8 @@ def parse_inline(kind: str, args: str) -> dict[str, Any]:
 
 async def create(services: Any, *, fields: dict[str, Any], requester: str,
                  origin_channel: str | None, declared_uses: list[str] | None = None) -> Any:
-    """Open a request; ApprovalInputError (nothing written) for bad input."""
+    """Open a request; ApprovalInputError (nothing written) for bad input. A request the
+    playbook refuses (PolicyRefusal) is audited before it is raised on."""
     loaded = services.playbook.current
     resolution = await services.directory.resolve(loaded.playbook)
 
@@ -67,7 +68,16 @@ async def create(services: Any, *, fields: dict[str, Any], requester: str,
                 group_members=resolution.members, **fields)
             return approvals.request_view(s, request)
 
-    return await services.db.run(write)
+    try:
+        return await services.db.run(write)
+    except approvals.PolicyRefusal as refusal:
+        def record() -> None:
+            with services.db.session() as s:
+                approvals.refuse_opening(s, requester=requester, now=services.clock.now(), kind=fields["kind"],
+                                         audience=fields["audience"], refusal=refusal)
+
+        await services.db.run(record)
+        raise
 
 
 async def open_form(ack: Any, client: Any, body: dict[str, Any], context: Any, **_: Any) -> None:

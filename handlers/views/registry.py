@@ -16,7 +16,6 @@ from handlers.registry_context import (
     check_people,
     errors_for,
     form_values,
-    in_session,
     in_session_audited,
 )
 from services import registry
@@ -51,11 +50,8 @@ async def _save(ack: Any, body: dict[str, Any], view: dict[str, Any], client: An
         return registry.record_summary(s, kind, record, now=now, tz=pb.tz), changed
 
     try:
-        if record_id is None:
-            summary, changed = await in_session(services, write)
-        else:
-            summary, changed = await in_session_audited(services, write, kind=kind, record_id=record_id,
-                                                        user=user, attempted="edit")
+        summary, changed = await in_session_audited(services, write, kind=kind, record_id=record_id, user=user,
+                                                    attempted="create" if record_id is None else "edit")
     except registry.RegistryInputError as exc:
         await ack(**errors_for(view, exc.errors))
         return

@@ -22,10 +22,10 @@ from models.approval import (
 )
 
 from .decisions import Decision, decide, get, get_request
-from .errors import ApprovalInputError, UnknownRequest
+from .errors import ApprovalInputError, PolicyRefusal, UnknownRequest
 from .lifecycle import RESUBMITTABLE, cancel, may_resubmit, resubmit
 from .limits import AI_TOOL_MAX, REASON_MAX, REFERENCE_MAX, SUMMARY_MAX, TITLE_MAX
-from .opening import open_request
+from .opening import open_request, refuse_opening
 from .policy import GroupMembers
 from .queries import GateAnswer, gate, requested_by, waiting_for
 from .record import (
@@ -74,6 +74,7 @@ __all__ = [
     "Decision",
     "GateAnswer",
     "GroupMembers",
+    "PolicyRefusal",
     "UnknownRequest",
     "cancel",
     "decide",
@@ -86,6 +87,7 @@ __all__ = [
     "normalize_ref",
     "open_request",
     "policy_line",
+    "refuse_opening",
     "request_view",
     "request_views",
     "requested_by",

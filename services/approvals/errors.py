@@ -9,6 +9,17 @@ class ApprovalInputError(InputError):
     """Bad input to the sign-off services ("title", "reference", "kind", "reason", …)."""
 
 
+class PolicyRefusal(ApprovalInputError):
+    """The playbook refuses the request itself — a use it puts off limits, a rule that needs a
+    documented use case — rather than a field being mistyped. Nothing is written with it; the
+    caller records the attempt (`refuse_opening`) in a transaction of its own, since the refused
+    one rolls back. `code` names the rule."""
+
+    def __init__(self, field: str, message: str, *, code: str):
+        self.code = code
+        super().__init__(field, message)
+
+
 class UnknownRequest(ApprovalInputError):
     """No approval request has that id."""
 

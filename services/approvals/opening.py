@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from blocks.text import escape
 from models.approval import PENDING, ApprovalRequest
+from services import audit
 from services.inputs import check_text
 from services.playbook.loader import LoadedPlaybook
 from services.playbook.schema import AUDIENCES
@@ -17,11 +18,14 @@ from services.registry.crosscheck import use_case_check
 from services.registry.errors import RegistryInputError
 
 from . import record
-from .errors import ApprovalInputError
+from .errors import ApprovalInputError, PolicyRefusal
 from .limits import AI_TOOL_MAX, REFERENCE_MAX, SUMMARY_MAX, TITLE_MAX
 from .policy import GroupMembers, approver_users, usergroups
 from .refs import normalize_ref
 from .views import request_view
+
+# The entity of a refused request: there is no request, and no id, yet.
+NEW = "new"
 
 
 def open_request(
@@ -86,21 +90,32 @@ def open_request(
     return request
 
 
+def refuse_opening(session: Session, *, requester: str, now: datetime, kind: str, audience: str,
+                   refusal: PolicyRefusal) -> None:
+    """The playbook refused `requester` a request (see PolicyRefusal): the attempt is on the
+    record, on `new` as no request exists. In its own transaction, since the refused one rolled
+    back."""
+    audit.append(session, at=now, actor=requester, action="approval.denied", entity_type=record.ENTITY,
+                 entity_id=NEW, payload={"attempted": "request", "code": refusal.code, "reason": refusal.message,
+                                         "kind": kind, "audience": audience})
+
+
 def _use_case_standing(session: Session, policy: ApprovalPolicy, use_case_id: int | None, *,
                        now: datetime, tz: tzinfo) -> str | None:
     """The warning to show about the named use case (None when sound), or a refusal."""
     if use_case_id is None:
         if policy.require_documented_use_case:
-            raise ApprovalInputError("use_case", "This kind of sign-off must name the documented AI use case it "
-                                                 "serves (`/ai-usecase list`; `/ai-usecase new` documents one).")
+            raise PolicyRefusal("use_case", "This kind of sign-off must name the documented AI use case it "
+                                            "serves (`/ai-usecase list`; `/ai-usecase new` documents one).",
+                                code="use_case_required")
         return None
     try:
         standing = use_case_check(session, use_case_id, now=now, tz=tz)
     except RegistryInputError as exc:
         raise ApprovalInputError("use_case", exc.message) from None
     if policy.require_documented_use_case and not standing["sound"]:
-        raise ApprovalInputError("use_case", f"The playbook requires an approved, current use case: "
-                                             f"{escape(standing['warning'])}.")
+        raise PolicyRefusal("use_case", f"The playbook requires an approved, current use case: "
+                                        f"{escape(standing['warning'])}.", code="use_case_not_sound")
     return standing["warning"]
 
 
@@ -117,7 +132,7 @@ def _validate(pb, *, kind: str, audience: str, title: str, reference: str, ai_to
     off_limits = {use.id: use.text for use in pb.off_limits}
     for use in declared_uses:
         if use in off_limits:
-            raise ApprovalInputError("declared_uses", escape(off_limits[use]))
+            raise PolicyRefusal("declared_uses", escape(off_limits[use]), code="off_limits")
     allowed = {use.id for use in pb.allowed_uses}
     errors: dict[str, str] = {}
     unknown = [use for use in declared_uses if use not in allowed]

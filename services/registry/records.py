@@ -38,6 +38,8 @@ from .authority import Authority
 from .errors import NotAllowed, RegistryInputError
 from .lookup import LINK_FIELD, MODELS, Record, get, linked_ids, owners, ref
 
+# The entity of a refusal to create a record: there is no record, and no id, yet.
+NEW = "new"
 # A date picked for the next review means that morning, on the playbook's wall clock.
 REVIEW_TIME_OF_DAY = time(9, 0)
 
@@ -254,13 +256,15 @@ def require_reviewer(kind: str, record: Record, authority: Authority) -> None:
                                "admin may mark it reviewed.")
 
 
-def deny(session: Session, kind: str, record_id: int, *, actor: str, attempted: str, reason: str,
+def deny(session: Session, kind: str, record_id: int | None, *, actor: str, attempted: str, reason: str,
          now: datetime) -> None:
-    """Someone tried what the record's rules do not let them: the attempt is on the record. In
-    its own transaction, since the refused one rolled back."""
+    """Someone tried what the record's rules do not let them: the attempt is on the record (on
+    `new` when it was a record they tried to create). In its own transaction, since the refused
+    one rolled back."""
     audit.append(session, at=now, actor=actor, action=f"{kind}.denied", entity_type=kind,
-                 entity_id=str(record_id), payload={"ref": ref(kind, record_id), "attempted": attempted,
-                                                    "reason": reason})
+                 entity_id=NEW if record_id is None else str(record_id),
+                 payload={"ref": None if record_id is None else ref(kind, record_id), "attempted": attempted,
+                          "reason": reason})
 
 
 def require_vendor_reviewer(record: Vendor, authority: Authority) -> None:
