@@ -51,8 +51,16 @@ def payload_summary(payload: Any) -> str:
     """mrkdwn: `key: value, …` of an event's payload, each value and the whole cut short."""
     if not isinstance(payload, dict) or not payload:
         return ""
-    raw = ", ".join(f"{key}: {clip(_value_text(value), 60)}" for key, value in payload.items())
+    # What a reader looks for first; the log stores keys sorted, so the rest follow in that order.
+    ordered = sorted(payload.items(), key=lambda item: (item[0] not in LEADING_KEYS,
+                                                        LEADING_KEYS.index(item[0])
+                                                        if item[0] in LEADING_KEYS else 0))
+    raw = ", ".join(f"{key}: {clip(_value_text(value), 60)}" for key, value in ordered)
     return escape(raw, SUMMARY_SHOWN)
+
+
+LEADING_KEYS = ("title", "reason", "reference", "severity", "kind", "attempted", "code",
+                "error", "size")
 
 
 def _when(iso: str, tz: str) -> str:

@@ -47,12 +47,14 @@ def test_a_sequencer_killed_mid_batch_resumes_with_no_gap_and_no_double(db, data
         before = sealed(db)[0]
         child = subprocess.Popen([sys.executable, "-c", CHILD, database_url], cwd=ROOT,
                                  stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        assert child.stdout.readline().strip() == b"sealing"
-        deadline = time.monotonic() + 60
-        while sealed(db)[0] < before + 100 and time.monotonic() < deadline:
-            time.sleep(0.02)  # a real process making progress, not a timer
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+        try:
+            assert child.stdout.readline().strip() == b"sealing"
+            deadline = time.monotonic() + 60
+            while sealed(db)[0] < before + 100 and time.monotonic() < deadline:
+                time.sleep(0.02)  # a real process making progress, not a timer
+        finally:  # never leave a sealer running after the test, whatever failed
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
         kills += 1
         count, top, size = sealed(db)
         assert count == top + 1 == size, "a killed batch left a gap or a half-written state"
