@@ -236,9 +236,12 @@ def audit_routes(services: Services, auth: ApiAuth) -> list[Route]:
         if isinstance(caller, Response):
             return caller
         text = request.query_params.get("seq", "")
-        if not _match(_seq, text) or int(text) > MAX_SEQ:
-            return JSONResponse({"error": f"seq must be a sequence number from 0 to {MAX_SEQ}"},
+        if not _match(_seq, text):
+            return JSONResponse({"error": "seq must be a sequence number (digits only)"},
                                 status_code=400)
+        if int(text) > MAX_SEQ:  # well formed, but beyond any seq the log can hold
+            return JSONResponse({"error": f"no sealed event has seq {text}"}, status_code=404,
+                                headers={"Cache-Control": "no-store"})
 
         def prove() -> dict[str, Any]:
             with snapshot(db.engine) as conn:
