@@ -83,13 +83,15 @@ def refuse_floats(value: Any, path: str = "payload") -> None:
     raise NotCanonical(f"{path} is a {type(value).__name__}, which JSON cannot hold")
 
 
-def encode(*, seq: int, id: int, at: datetime | str, actor: str, action: str, entity_type: str,
-           entity_id: str, payload: dict[str, Any], request_id: str | None) -> bytes:
-    """The canonical bytes of one event. `at` may already be in the canonical text form (as an
-    export holds it)."""
-    return _encoder.encode({
-        "action": action, "actor": actor,
-        "at": at if isinstance(at, str) else timestamp(at),
-        "entity_id": entity_id, "entity_type": entity_type, "id": id, "payload": payload,
-        "request_id": request_id, "seq": seq,
-    }).encode("utf-8")
+def fields(*, seq: int, id: int, at: datetime | str, actor: str, action: str, entity_type: str,
+           entity_id: str, payload: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+    """The object that is encoded: every field but the seal, `at` in its canonical text (it
+    may come so already, as an export holds it)."""
+    return {"action": action, "actor": actor, "at": at if isinstance(at, str) else timestamp(at),
+            "entity_id": entity_id, "entity_type": entity_type, "id": id, "payload": payload,
+            "request_id": request_id, "seq": seq}
+
+
+def encode(**event: Any) -> bytes:
+    """The canonical bytes of one event (the keyword arguments of `fields`)."""
+    return _encoder.encode(fields(**event)).encode("utf-8")

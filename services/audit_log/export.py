@@ -61,20 +61,12 @@ def aligned_ranges(start: int, end: int) -> list[tuple[int, int]]:
 
 def root_extended(tree: CompactRange, tail: list[tuple[bytes, int]]) -> bytes:
     """The root of `tree` followed by the perfect subtrees `tail` ((hash, width), as
-    aligned_ranges(tree.size, …) lists them): merge equal neighbours, then fold right to left."""
-    widths = [1 << b for b in range(tree.size.bit_length() - 1, -1, -1) if tree.size >> b & 1]
-    stack = list(zip(tree.nodes, widths, strict=True))
+    aligned_ranges(tree.size, …) lists them)."""
+    extended, position = tree.copy(), tree.size
     for node, width in tail:
-        stack.append((node, width))
-        while len(stack) > 1 and stack[-1][1] == stack[-2][1]:
-            (left, w), (right, _) = stack[-2], stack[-1]
-            stack[-2:] = [(node_hash(left, right), 2 * w)]
-    if not stack:
-        return CompactRange().root()
-    root = stack[-1][0]
-    for node, _ in reversed(stack[:-1]):
-        root = node_hash(node, root)
-    return root
+        extended = append_subtree(extended, node, (position, position + width))
+        position += width
+    return extended.root()
 
 
 def _seq_range(conn: Connection, flt: AuditFilter) -> tuple[int, int]:
@@ -172,16 +164,12 @@ def export(conn: Connection, directory: Path, flt: AuditFilter, *, fmt: str = "j
 
 
 def prefix_node(prefix: CompactRange | None, r: tuple[int, int]) -> bytes:
-    """A subtree wholly inside the purged prefix: it must be one of the prefix's own nodes."""
+    """A subtree wholly inside the purged prefix: it must be one of the prefix's own nodes
+    (a compact range's nodes are the aligned ranges of its size, largest first)."""
     if prefix is not None:
-        position = 0
-        for node in prefix.nodes:
-            width = 1 << (prefix.size - position).bit_length() - 1
-            while position + width > prefix.size:
-                width >>= 1
-            if (position, position + width) == r:
-                return node
-            position += width
+        node = dict(zip(aligned_ranges(0, prefix.size), prefix.nodes, strict=True)).get(r)
+        if node is not None:
+            return node
     raise ExportError(f"events {r[0]}–{r[1] - 1} were purged; export from seq "
                       f"{prefix.size if prefix else 0} on")
 

@@ -11,7 +11,6 @@ election off) cannot fork the log: the state row is locked (PostgreSQL) or the w
 from __future__ import annotations
 
 import base64
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -74,13 +73,11 @@ def seal_batch(session: Session, *, now: datetime, limit: int = BATCH) -> Sealed
     seq = state.size
     changes, records = [], []
     for row in rows:
-        data = canonical.encode(seq=seq, id=row.id, at=row.at, actor=row.actor, action=row.action,
-                                entity_type=row.entity_type, entity_id=row.entity_id,
-                                payload=row.payload, request_id=row.request_id)
-        leaf = leaf_hash(data)
+        fields = canonical.fields(seq=seq, **row._mapping)
+        leaf = leaf_hash(canonical.dumps(fields).encode("utf-8"))
         tree.append(leaf)
         changes.append({"_id": row.id, "_seq": seq, "_leaf": leaf.hex()})
-        records.append({**json.loads(data), "leaf_hash": leaf.hex()})
+        records.append({**fields, "leaf_hash": leaf.hex()})
         seq += 1
     sealed = session.execute(
         update(AuditEvent.__table__)
