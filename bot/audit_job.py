@@ -22,7 +22,8 @@ from services import outbox
 from services.audit_log import sealer, store
 from services.audit_log.keys import load_signing_key
 from services.audit_log.notes import NoteSigner
-from services.audit_log.verify import Report, verify
+from services.audit_log.sealer import CHECKPOINT_ACTION
+from services.audit_log.verify import Report, verify_encoded
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +146,13 @@ def verify_engine(engine: Any, *, witnessed: tuple[str, ...] = (), trusted: Any 
                   origin: str | None = None) -> Report:
     with snapshot(engine) as conn:
         st = store.state(conn)
-        report = verify(store.sealed_rows(conn), checkpoints=store.checkpoints(conn),
-                        witnessed=witnessed, trusted=trusted, origin=origin,
-                        prefix=store.purged_prefix(conn), sealed_size=st.size,
-                        sealed_frontier=list(st.frontier))
+        report = verify_encoded(
+            store.encoded_chunks(conn, CHECKPOINT_ACTION),
+            record_by_id=lambda event_id: store.sealed_row(conn, event_id),
+            records_from=lambda seq: store.sealed_rows(conn, from_seq=seq),
+            checkpoints=store.checkpoints(conn), witnessed=witnessed, trusted=trusted,
+            origin=origin, prefix=store.purged_prefix(conn), sealed_size=st.size,
+            sealed_frontier=list(st.frontier))
     if trusted is None:
         report.warnings.append("signatures not checked: no public key given (--public-key)")
     return report

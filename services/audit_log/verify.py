@@ -17,9 +17,10 @@ stored leaf hash tells which way it was moved:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -242,12 +243,67 @@ class _Verifier:
             self.report.signer = None
 
     def run(self, records: Iterable[dict[str, Any]]) -> Report:
+        self._consume(records)
+        return self._close()
+
+    def run_encoded(self, chunks: Iterable[Sequence[Any]],
+                    record_by_id: Callable[[int], dict[str, Any] | None],
+                    records_from: Callable[[int], Iterable[dict[str, Any]]]) -> Report:
+        """The same checks over (seq, id, canonical bytes, stored leaf, checkpoint payload)
+        rows (store.encoded_chunks): an event in its place whose bytes hash to its stored leaf
+        costs one hash and one tree step; every other row — a checkpoint's event, the last
+        event under a checkpoint, a field spelled otherwise, anything broken — goes through the
+        general path, from the full record or, once something is wrong, from that row on."""
+        sha = hashlib.sha256
+        sealed = self.sealed_size
+        for chunk in chunks:
+            pending: list[bytes] = []
+            expected = self.tree.size
+            due = self.due[0] if self.due else -1
+            for seq, event_id, data, stored, checkpoint_payload in chunk:
+                if (seq == expected and data is not None and checkpoint_payload is None
+                        and seq + 1 != due and (sealed is None or seq < sealed)):
+                    leaf = sha(b"\x00" + data).digest()
+                    if leaf.hex() == stored:
+                        pending.append(leaf)
+                        expected += 1
+                        continue
+                self._take(pending)
+                pending = []
+                record = record_by_id(event_id) if seq == expected else None
+                if record is None or record["seq"] != seq or not self._matches(record):
+                    self._consume(records_from(min(seq, expected)))
+                    return self._close()
+                self._event(record, None)
+                if self.report.broken is not None:
+                    return self._close()
+                expected = self.tree.size
+                due = self.due[0] if self.due else -1
+            self._take(pending)
+        return self._close()
+
+    def _take(self, leaves: list[bytes]) -> None:
+        self.tree.extend(leaves)
+        self.report.events += len(leaves)
+
+    def _matches(self, record: dict[str, Any]) -> bool:
+        stored = _stored(record)
+        if stored is None:
+            return True
+        if hmac.compare_digest(_leaf(record, record["seq"]), stored):
+            return True
+        return "payload_text" in record and hmac.compare_digest(
+            _parsed_leaf(record, record["seq"]), stored)
+
+    def _consume(self, records: Iterable[dict[str, Any]]) -> None:
         it = iter(records)
         current = next(it, None)
         while current is not None and self.report.broken is None:
             following = next(it, None)
             self._event(current, following)
             current = following
+
+    def _close(self) -> Report:
         if self.report.broken is None:
             self._finish()
         if self.report.broken is None and self.trusted is None and any(
@@ -348,6 +404,22 @@ def verify(records: Iterable[dict[str, Any]], *, checkpoints: Iterable[Checkpoin
     return _Verifier(checkpoints=checkpoints, witnessed=witnessed, trusted=trusted,
                      origin=origin, prefix=prefix, sealed_size=sealed_size,
                      sealed_frontier=sealed_frontier).run(records)
+
+
+def verify_encoded(chunks: Iterable[Sequence[Any]], *,
+                   record_by_id: Callable[[int], dict[str, Any] | None],
+                   records_from: Callable[[int], Iterable[dict[str, Any]]],
+                   checkpoints: Iterable[CheckpointRecord], witnessed: Iterable[str] = (),
+                   trusted: NoteVerifier | None = None, origin: str | None = None,
+                   prefix: CompactRange | None = None, sealed_size: int | None = None,
+                   sealed_frontier: list[str] | None = None) -> Report:
+    """`verify` over the database's encoded rows (store.encoded_chunks); `record_by_id` and
+    `records_from(seq)` give full records (store.sealed_row, store.sealed_rows) for the rows
+    the fast path does not settle."""
+    return _Verifier(checkpoints=checkpoints, witnessed=witnessed, trusted=trusted,
+                     origin=origin, prefix=prefix, sealed_size=sealed_size,
+                     sealed_frontier=sealed_frontier).run_encoded(chunks, record_by_id,
+                                                                  records_from)
 
 
 def chunked(rows: Iterator[Any]) -> Iterator[dict[str, Any]]:
