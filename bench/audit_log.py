@@ -9,8 +9,9 @@
    sequencer's events/s, next to raw SQL updating the same rows with precomputed seals (the
    database's own limit for that write).
 2. `audit verify` over N events (default 1,000,000, bulk-inserted and sealed first): its time
-   and events/s, next to merely reading the same rows with the same query (no hashing) — the
-   goal is at least 200,000 events/s and at most twice the read.
+   and events/s, next to reading what verify reads (the database spells each event's canonical
+   encoding; no hashing) and to reading every column through the driver's bare cursor (the
+   limit) — the goal is at least 200,000 events/s and at most twice the read.
 
 One table per database, and a JSON document (--json) with every figure.
 """
@@ -40,6 +41,7 @@ from models.audit import AuditEvent  # noqa: E402
 from services import audit  # noqa: E402
 from services.audit_log import sealer, store  # noqa: E402
 from services.audit_log.keys import keygen, load_signing_key  # noqa: E402
+from services.audit_log.sealer import CHECKPOINT_ACTION  # noqa: E402
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 ORIGIN = "bench/audit"
@@ -144,6 +146,23 @@ def raw_seal_update(db: Database, count: int) -> float:
     return len(ids) / (time.perf_counter() - start)
 
 
+def raw_read_all_columns(conn) -> int:
+    """Every column of every sealed row through the driver's own cursor (server-side on
+    PostgreSQL), as text — the driver parses no JSON and builds no datetime: what reading the
+    log costs before any checking."""
+    raw = conn.connection.dbapi_connection
+    postgres = conn.dialect.name == "postgresql"
+    cursor = raw.cursor(name="bench_read") if postgres else raw.cursor()
+    at, payload = ("at::text", "payload::text") if postgres else ("at", "payload")
+    cursor.execute(f"SELECT seq, id, {at}, actor, action, entity_type, entity_id, {payload}, "
+                   "request_id, leaf_hash FROM audit_event WHERE seq IS NOT NULL ORDER BY seq")
+    count = 0
+    while chunk := cursor.fetchmany(5000):
+        count += len(chunk)
+    cursor.close()
+    return count
+
+
 def verify_figures(url: str, events: int) -> dict:
     db = Database(make_engine(url))
     done = 0
@@ -159,15 +178,11 @@ def verify_figures(url: str, events: int) -> dict:
     seal_everything(db)
     start = time.perf_counter()
     with snapshot(db.engine) as conn:
-        read = sum(1 for _ in store.sealed_rows(conn))
+        read = sum(len(chunk) for chunk in store.encoded_chunks(conn, CHECKPOINT_ACTION))
     read_seconds = time.perf_counter() - start
     start = time.perf_counter()
     with snapshot(db.engine) as conn:
-        rows = conn.execute(text("SELECT seq, id, at, actor, action, entity_type, entity_id, "
-                                 "payload, request_id, leaf_hash FROM audit_event "
-                                 "WHERE seq IS NOT NULL ORDER BY seq")
-                            .execution_options(stream_results=True, yield_per=5000))
-        raw = sum(1 for _ in rows)
+        raw = raw_read_all_columns(conn)
     raw_seconds = time.perf_counter() - start
     start = time.perf_counter()
     report = verify_engine(db.engine, trusted=key.verifier(), origin=ORIGIN)
@@ -197,11 +212,11 @@ def table(name: str, seal: dict, ver: dict) -> None:
           f"{'events/s':>10}")
     print(f"{'  verify (leaves, tree, checkpoint, signature)':<58} {ver['verify_seconds']:>10.2f} "
           f"{ver['verify_eps']:>10,.0f}")
-    print(f"{'  read the same rows as verify reads them':<58} "
+    print(f"{'  read what verify reads (the database encodes, no hashing)':<58} "
           f"{ver['read_records_seconds']:>10.2f} {ver['read_records_eps']:>10,.0f}")
-    print(f"{'  read the same rows, raw SQL, no conversion (the limit)':<58} "
+    print(f"{'  read every column, raw driver cursor (the limit)':<58} "
           f"{ver['read_raw_seconds']:>10.2f} {ver['read_raw_eps']:>10,.0f}")
-    print(f"  verify / read as verify reads = {ver['verify_over_read_records']:.2f}×, "
+    print(f"  verify / read what verify reads = {ver['verify_over_read_records']:.2f}×, "
           f"verify / raw read = {ver['verify_over_read_raw']:.2f}× "
           f"(goal: ≥ 200,000 events/s and ≤ 2× the read)")
 
