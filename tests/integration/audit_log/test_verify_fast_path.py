@@ -74,14 +74,21 @@ def test_the_database_spells_hostile_text_exactly_as_the_canonical_encoding(db):
         assert spelled == canonical_bytes
 
 
-def test_fast_and_general_paths_agree_on_a_clean_log_and_the_fast_one_hands_over_little(db):
+def sealed_log(db, *, first: int, then: int, writer: int):
+    """`first` plain events and the hostile ones under a signed checkpoint, then `then` more
+    sealed after it; returns the signing key."""
     key = signer()
-    write(db, 30)
+    write(db, first)
     write_hostile(db)
     seal_all(db)
     checkpoint(db, key)
-    write(db, 10, writer=1)
+    write(db, then, writer=writer)
     seal_all(db)
+    return key
+
+
+def test_fast_and_general_paths_agree_on_a_clean_log_and_the_fast_one_hands_over_little(db):
+    key = sealed_log(db, first=30, then=10, writer=1)
     checkpoint(db, key)
     fast, general, handed = reports(db, key)
     assert fast.ok, fast.summary
@@ -114,13 +121,7 @@ TAMPERING = {
 
 @pytest.mark.parametrize("tamper", sorted(TAMPERING))
 def test_fast_and_general_paths_find_the_same_break(db, tamper):
-    key = signer()
-    write(db, 25)
-    write_hostile(db)
-    seal_all(db)
-    checkpoint(db, key)
-    write(db, 5, writer=2)
-    seal_all(db)
+    key = sealed_log(db, first=25, then=5, writer=2)
     with tampering(db) as conn:
         for step in TAMPERING[tamper]:
             step(conn) if callable(step) else conn.execute(text(step))
