@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # A job later than this is still run: a late escalation beats a silently dropped one.
 MISFIRE_GRACE = 3600
+# How long stopping waits for jobs already running to finish before cancelling them.
+STOP_GRACE = 5.0
 
 
 class Clockwork:
@@ -56,9 +58,12 @@ class Clockwork:
         self._dispatch_task: asyncio.Task | None = None
         self._led = False
         self._failures: dict[str, logs.RepeatedFailures] = {}
+        self._running: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
+        self._stopping = False
         # Before "clock started": whatever a job must know about its own start-up (the digest's
         # "owed since") is settled before anyone can move the clock or see the process as up.
         for prepare in self.on_start:
@@ -92,7 +97,16 @@ class Clockwork:
         log.info("clock started (leader: %s)", self._led)
 
     async def stop(self) -> None:
+        """Let the jobs already running finish (for STOP_GRACE at most), then stop. The
+        scheduler's own shutdown cancels whatever still runs, and logs each as a failure."""
+        self._stopping = True
         if self.scheduler is not None:
+            self.scheduler.pause()
+            if self._running:
+                _, late = await asyncio.wait(set(self._running), timeout=STOP_GRACE)
+                if late:
+                    log.warning("stopping with %d clock job(s) still running; cancelling them "
+                                "(what they claimed is released by its lease)", len(late))
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
         if self._dispatch_task is not None:
@@ -167,7 +181,18 @@ class Clockwork:
                 failures.succeeded()
 
         async def run() -> None:
-            await logs.as_job(name, guarded)
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await logs.as_job(name, guarded)
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                # Cancelled by our own stop after its grace: said once there, not as a failure.
+            finally:
+                if task is not None:
+                    self._running.discard(task)
         return run
 
     async def _prune(self) -> None:
