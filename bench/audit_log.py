@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import bindparam, func, insert, select, text, update  # noqa: E402
+from sqlalchemy import bindparam, func, insert, select, update  # noqa: E402
 
 from bench.common import add_database_args, bounded, database, run_script, version  # noqa: E402
 from bot.audit_job import verify_engine  # noqa: E402
@@ -147,20 +147,14 @@ def raw_seal_update(db: Database, count: int) -> float:
 
 
 def raw_read_all_columns(conn) -> int:
-    """Every column of every sealed row through the driver's own cursor (server-side on
-    PostgreSQL), as text — the driver parses no JSON and builds no datetime: what reading the
-    log costs before any checking."""
-    raw = conn.connection.dbapi_connection
-    postgres = conn.dialect.name == "postgresql"
-    cursor = raw.cursor(name="bench_read") if postgres else raw.cursor()
-    at, payload = ("at::text", "payload::text") if postgres else ("at", "payload")
-    cursor.execute(f"SELECT seq, id, {at}, actor, action, entity_type, entity_id, {payload}, "
-                   "request_id, leaf_hash FROM audit_event WHERE seq IS NOT NULL ORDER BY seq")
-    count = 0
-    while chunk := cursor.fetchmany(5000):
-        count += len(chunk)
-    cursor.close()
-    return count
+    """Every column of every sealed row through the cursor verify reads with, as text — the
+    driver parses no JSON and builds no datetime: what reading the log costs before any
+    checking."""
+    at, payload = ("at::text", "payload::text") if conn.dialect.name == "postgresql" \
+        else ("at", "payload")
+    sql = (f"SELECT seq, id, {at}, actor, action, entity_type, entity_id, {payload}, "
+           "request_id, leaf_hash FROM audit_event WHERE seq IS NOT NULL ORDER BY seq")
+    return sum(len(chunk) for chunk in store.driver_chunks(conn, sql))
 
 
 def verify_figures(url: str, events: int) -> dict:

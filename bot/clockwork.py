@@ -98,7 +98,8 @@ class Clockwork:
 
     async def stop(self) -> None:
         """Let the jobs already running finish (for STOP_GRACE at most), then stop. The
-        scheduler's own shutdown cancels whatever still runs, and logs each as a failure."""
+        scheduler's shutdown cancels whatever still runs; APScheduler would log each such
+        cancellation as a failure, so `run` ends quietly and this says it once."""
         self._stopping = True
         if self.scheduler is not None:
             self.scheduler.pause()
@@ -181,9 +182,9 @@ class Clockwork:
                 failures.succeeded()
 
         async def run() -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self._running.add(task)
+            task = asyncio.current_task()  # APScheduler runs each job as a task of its own
+            assert task is not None
+            self._running.add(task)
             try:
                 await logs.as_job(name, guarded)
             except asyncio.CancelledError:
@@ -191,8 +192,7 @@ class Clockwork:
                     raise
                 # Cancelled by our own stop after its grace: said once there, not as a failure.
             finally:
-                if task is not None:
-                    self._running.discard(task)
+                self._running.discard(task)
         return run
 
     async def _prune(self) -> None:

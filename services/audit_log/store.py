@@ -81,14 +81,12 @@ def _encoded_sql(conn: Connection) -> str:
     the row's fields: then bytes that hash to the sealed leaf are the sealed event's. Where it
     spells a field otherwise than canonical (an odd time, a payload not stored canonically),
     the leaf does not match and verify re-encodes that row in Python; NULL likewise."""
+    at, payload = _stored_text(conn)
     if conn.dialect.name == "postgresql":
-        at = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-
         def quoted(column: str) -> str:
             return f"to_json({column}::text)::text"
 
         rid = f"coalesce({quoted('request_id')}, 'null')"
-        payload = "payload::text"
         wrap = "convert_to({}, 'UTF8')"
     else:
         # Only the one spelling SQLAlchemy writes is turned into the canonical time; any
@@ -96,14 +94,13 @@ def _encoded_sql(conn: Connection) -> str:
         digit = "[0-9]"
         shape = (f"{digit * 4}-{digit * 2}-{digit * 2} {digit * 2}:{digit * 2}:{digit * 2}."
                  f"{digit * 6}")
-        at = (f"CASE WHEN typeof(at) = 'text' AND at GLOB '{shape}' "
-              "THEN substr(at, 1, 10) || 'T' || substr(at, 12) || 'Z' END")
+        at = f"CASE WHEN typeof(at) = 'text' AND at GLOB '{shape}' THEN {at} END"
 
         def quoted(column: str) -> str:
             return f"CASE WHEN typeof({column}) = 'text' THEN json_quote({column}) END"
 
         rid = f"CASE WHEN request_id IS NULL THEN 'null' ELSE {quoted('request_id')} END"
-        payload = "CASE WHEN typeof(payload) = 'text' THEN payload END"
+        payload = f"CASE WHEN typeof(payload) = 'text' THEN {payload} END"
         wrap = "CAST({} AS BLOB)"
     body = (f"""'{{"action":' || {quoted('action')} || ',"actor":' || {quoted('actor')} || """
             f"""',"at":"' || {at} || '","entity_id":' || {quoted('entity_id')} || """
@@ -116,18 +113,21 @@ def _encoded_sql(conn: Connection) -> str:
 def encoded_chunks(conn: Connection, checkpoint_action: str) -> Iterator[Sequence[Any]]:
     """Sealed events in seq order as (seq, id, canonical bytes or None, stored leaf hash,
     payload text if it is a checkpoint's event), in lists of STREAM_CHUNK: verify's fast path,
-    one short row per event. Straight from the driver's cursor (a named, server-side one on
-    PostgreSQL) inside `conn`'s transaction: SQLAlchemy's result layer costs a sixth of
-    verify's time here and adds nothing to tuples."""
+    one short row per event, through `driver_chunks`: SQLAlchemy's result layer costs a sixth
+    of verify's time here and adds nothing to tuples."""
     if not checkpoint_action.replace(".", "").replace("_", "").isalnum():
         raise ValueError(f"not an action name: {checkpoint_action!r}")
-    postgres = conn.dialect.name == "postgresql"
-    payload = "payload::text" if postgres else "payload"
-    sql = (f"SELECT seq, id, {_encoded_sql(conn)}, leaf_hash, "
-           f"CASE WHEN action = '{checkpoint_action}' THEN {payload} END FROM audit_event "
-           "WHERE seq IS NOT NULL ORDER BY seq")
+    _, payload = _stored_text(conn)
+    yield from driver_chunks(conn, f"SELECT seq, id, {_encoded_sql(conn)}, leaf_hash, "
+                             f"CASE WHEN action = '{checkpoint_action}' THEN {payload} END "
+                             "FROM audit_event WHERE seq IS NOT NULL ORDER BY seq")
+
+
+def driver_chunks(conn: Connection, sql: str) -> Iterator[Sequence[Any]]:
+    """The rows of `sql` in lists of STREAM_CHUNK, straight from the driver's cursor (a named,
+    server-side one on PostgreSQL, so memory stays bounded) inside `conn`'s transaction."""
     raw = conn.connection.dbapi_connection
-    cursor = raw.cursor(name="audit_verify") if postgres else raw.cursor()
+    cursor = raw.cursor(name="audit_stream") if conn.dialect.name == "postgresql" else raw.cursor()
     try:
         cursor.execute(sql)
         while chunk := cursor.fetchmany(STREAM_CHUNK):

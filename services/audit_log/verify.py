@@ -148,6 +148,19 @@ def _stored(record: dict[str, Any]) -> bytes | None:
         return None
 
 
+def _checked_leaf(record: dict[str, Any], seq: int) -> tuple[bytes, bytes | None, bool]:
+    """(leaf of `record` at `seq`, its stored leaf, whether they agree). A stored text that
+    does not hash to the stored leaf is tried once more parsed: spelled otherwise, it may
+    still be the same event."""
+    leaf = _leaf(record, seq)
+    stored = _stored(record)
+    if stored is None:
+        return leaf, None, True
+    if not hmac.compare_digest(leaf, stored) and "payload_text" in record:
+        leaf = _parsed_leaf(record, seq)
+    return leaf, stored, hmac.compare_digest(leaf, stored)
+
+
 class _Verifier:
     def __init__(self, *, checkpoints: Iterable[CheckpointRecord], witnessed: Iterable[str],
                  trusted: NoteVerifier | None, origin: str | None, prefix: CompactRange | None,
@@ -271,7 +284,7 @@ class _Verifier:
                 self._take(pending)
                 pending = []
                 record = record_by_id(event_id) if seq == expected else None
-                if record is None or record["seq"] != seq or not self._matches(record):
+                if record is None or record["seq"] != seq or not _checked_leaf(record, seq)[2]:
                     self._consume(records_from(min(seq, expected)))
                     return self._close()
                 self._event(record, None)
@@ -285,15 +298,6 @@ class _Verifier:
     def _take(self, leaves: list[bytes]) -> None:
         self.tree.extend(leaves)
         self.report.events += len(leaves)
-
-    def _matches(self, record: dict[str, Any]) -> bool:
-        stored = _stored(record)
-        if stored is None:
-            return True
-        if hmac.compare_digest(_leaf(record, record["seq"]), stored):
-            return True
-        return "payload_text" in record and hmac.compare_digest(
-            _parsed_leaf(record, record["seq"]), stored)
 
     def _consume(self, records: Iterable[dict[str, Any]]) -> None:
         it = iter(records)
@@ -327,12 +331,9 @@ class _Verifier:
             self.fail(seq, INSERTED, f"seq {seq} is beyond what the sequencer sealed "
                       f"(seq {self.sealed_size - 1} is its last)")
             return
-        leaf = _leaf(record, seq)
-        stored = _stored(record)
-        if stored is not None and not hmac.compare_digest(leaf, stored) \
-                and "payload_text" in record:
-            leaf = _parsed_leaf(record, seq)
-        if stored is not None and not hmac.compare_digest(leaf, stored):
+        leaf, stored, matches = _checked_leaf(record, seq)
+        if not matches:
+            assert stored is not None
             self._diagnose(record, following, seq, stored)
             return
         self.tree.append(leaf)
