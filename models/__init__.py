@@ -15,6 +15,7 @@ from models.registry import (
     Vendor,
 )
 from models.timer import Timer
+from models.usage import UsageEvent
 
 __all__ = [
     "ApiToken",
@@ -33,6 +34,7 @@ __all__ = [
     "OutboxMessage",
     "RecordChange",
     "Timer",
+    "UsageEvent",
     "UseCase",
     "UseCaseVendor",
     "Vendor",

@@ -22,3 +22,18 @@ def insert_unless_exists(session: Session, model: type[SQLModel], values: dict[s
             .returning(literal_column("1")))
     # RETURNING, not rowcount: psycopg reports -1 for this statement under SQLAlchemy.
     return session.connection().execute(stmt).first() is not None
+
+
+def insert_new(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
+               unique: str) -> set[Any]:
+    """Bulk INSERT … ON CONFLICT DO NOTHING: the `unique` values of the rows this call inserted.
+
+    One statement for the batch (SQLAlchemy sends it as multi-row VALUES), so a retried batch
+    costs one round trip and finds out which of its rows were already there."""
+    if not rows:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    column = getattr(model, unique)
+    stmt = insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(column)
+    return set(session.connection().execute(stmt, rows).scalars())
