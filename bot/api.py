@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot.api_audit import audit_routes
 from bot.api_auth import ApiAuth
+from bot.api_usage import usage_routes
 from services import approvals
 from services.inputs import control_character
 
@@ -90,4 +91,5 @@ def api_routes(services: Services) -> list[Route]:
 
     return [Route("/api/v1/gate", gate, methods=["GET"]),
             *audit_routes(services, auth),
+            *usage_routes(services, auth),
             Route("/api/v1/openapi.json", openapi, methods=["GET"])]

@@ -26,3 +26,9 @@ TIMERS_FIRED = Counter("countersign_timers_fired_total", "Durable timers fired",
 TIMER_LATENESS = Histogram("countersign_timer_lateness_seconds", "due_at to fired",
                            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
 IS_LEADER = Gauge("countersign_clock_leader", "1 when this process leads the clock")
+USAGE_EVENTS = Counter("countersign_usage_events_total", "AI usage events received",
+                       ["source", "outcome"])
+INGEST_IN_HAND = Gauge("countersign_ingest_batches_in_hand",
+                       "Ingestion batches being worked on or waiting")
+INGEST_OVERLOADED = Counter("countersign_ingest_overloaded_total",
+                            "Ingestion requests told to retry later (429)")

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     # None keeps the log forever; a shorter retention than the EU AI Act's six months is refused.
     audit_retention: timedelta | None = None
 
+    # AI usage ingestion (/v1/traces, /api/v1/ingest/litellm, /api/v1/ai-events): the largest
+    # request body taken, before and after gzip, and how many batches are worked on at once;
+    # more wait, up to the queue's length, and beyond it the sender is told to retry later.
+    ingest_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    ingest_concurrency: int = Field(default=2, ge=1, le=64)
+    ingest_queue: int = Field(default=8, ge=0, le=1000)
+
     @field_validator("audit_checkpoint_interval", "audit_witness_interval", mode="before")
     @classmethod
     def _duration(cls, v: object) -> object:

@@ -25,7 +25,7 @@ from jsonschema import Draft202012Validator
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from bot.api import openapi_document
 from services import audit, tokens
@@ -43,6 +43,13 @@ AUTHORIZED: dict[str, str] = {}
 SIGNED_REF = openapi_document()["paths"]["/api/v1/gate"]["get"]["parameters"][0]["example"]
 
 
+# LiteLLM's StandardLoggingPayload is LiteLLM's to define: the document names the fields read
+# and no more, so a record it admits may still be one that cannot be kept (an endTime before
+# its startTime, a name of 500 characters). Such a record is answered 400 naming the record and
+# field; every other check (no 5xx, invalid bodies refused, answers as described) still holds.
+LOOSELY_DESCRIBED = {"POST /api/v1/ingest/litellm"}
+
+
 def fuzz_config() -> SchemathesisConfig:
     config = SchemathesisConfig()
     # Examples remembered between runs would make CI's requests depend on the machine's past.
@@ -51,6 +58,9 @@ def fuzz_config() -> SchemathesisConfig:
     config.projects.default.generation.update(database="none", allow_extra_parameters=False)
     return config
 
+
+# NDJSON bodies (LiteLLM's) are text on the wire: sent as generated, whatever it holds.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
 
 # The same document the server publishes (test_the_server_publishes_this_document proves it),
 # loaded at import: schemathesis' lazy loader (from_fixture) does not run on pytest 9.
@@ -121,6 +131,8 @@ def call_and_count(case, bot: BotProcess, headers: dict, tally: Tally):  # noqa:
         # The generated case was invalid only in its credentials, which the valid token replaced:
         # it is a valid request now, and may be accepted.
         excluded.append(negative_data_rejection)
+    if case.operation.label in LOOSELY_DESCRIBED:
+        excluded.append(positive_data_acceptance)
     response = case.call(base_url=bot.url, headers=headers, timeout=10)
     tally.requests += 1
     tally.with_token += "Authorization" in headers

@@ -83,7 +83,7 @@ def test_every_operation_but_the_description_names_its_scope_and_answers_401_and
     from services.tokens import SCOPES
 
     for path, item in openapi_document()["paths"].items():
-        operation = item["get"]
+        [operation] = [item[m] for m in item if m in HTTP_METHODS]
         if path == "/api/v1/openapi.json":
             assert operation["security"] == []
             continue
@@ -91,3 +91,21 @@ def test_every_operation_but_the_description_names_its_scope_and_answers_401_and
         assert set(requirement) == {"bearer"} and len(requirement["bearer"]) == 1, path
         assert requirement["bearer"][0] in SCOPES
         assert {"401", "403"} <= set(operation["responses"]), path
+
+
+def test_the_ai_event_schema_states_the_patterns_and_bounds_the_server_checks():
+    from services.usage import native
+
+    schemas = openapi_document()["components"]["schemas"]
+    event = schemas["AiEvent"]["properties"]
+    assert (event["id"]["pattern"], event["id"]["maxLength"]) == (
+        native.ID_PATTERN, native.KEY_MAX - len("native:"))
+    assert event["use_case"]["pattern"] == native.USE_CASE_PATTERN
+    assert schemas["EventTime"]["pattern"] == native.MOMENT_PATTERN
+    assert (schemas["EventName"]["pattern"], schemas["EventName"]["maxLength"]) == (
+        native.NAME_PATTERN, native.NAME_MAX)
+    assert schemas["TokenCount"]["oneOf"][0]["maximum"] == native.TOKENS_MAX
+    batch = openapi_document()["paths"]["/api/v1/ai-events"]["post"]["requestBody"]
+    assert batch["content"]["application/json"]["schema"]["properties"]["events"]["maxItems"] == \
+        native.MAX_EVENTS
+    assert set(event) == set(native.NativeEvent.model_fields)
