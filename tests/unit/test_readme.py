@@ -90,3 +90,20 @@ def test_the_readme_offers_snooze_only_where_the_nudge_does():
     nudges = section("Living documentation: use cases and vendors").split("**Revisit nudges.**")[1].split("\n- ")[0]
     heads_up, on_the_day = nudges.split("on the day", 1)
     assert "**Snooze**" not in heads_up and "**Snooze**" in on_the_day
+
+
+def test_the_redaction_rules_listed_are_the_ones_applied_in_that_order():
+    from services.usage import redaction
+
+    text = section("AI usage: what was used, by whom")
+    listed = re.findall(r"^\| `([a-z_]+)` \| (.*) \|$", text, flags=re.M)
+    assert listed == [(r.name, r.description.replace("|", "/")) for r in redaction.RULES]
+
+
+def test_the_native_ingest_example_is_a_valid_batch():
+    from services.usage import native
+
+    text = section("AI usage: what was used, by whom")
+    [body] = re.findall(r"-d '(\{\"events\".*?)'\n", text, flags=re.S)
+    kept, problems = native.batch(body.encode())
+    assert problems == [] and [o.key for o in kept] == ["native:evt-1"]
