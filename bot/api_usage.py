@@ -78,9 +78,11 @@ def usage_routes(services: Services, auth: ApiAuth) -> list[Route]:
 
         def work() -> tuple[store.Stored, int]:
             observations, rejected = read()
+            usage = services.playbook.current.playbook.usage
             with services.db.session() as s:
                 return store.store(s, observations, source=source, ingested_by=caller,
-                                   now=services.clock.now(), rejected=rejected), rejected
+                                   now=services.clock.now(), rejected=rejected,
+                                   usage=usage), rejected
 
         try:
             stored, rejected = await services.db.run(work)

@@ -15,7 +15,7 @@ from models.registry import (
     Vendor,
 )
 from models.timer import Timer
-from models.usage import UsageEvent
+from models.usage import UsageAlert, UsageDaily, UsageEvent, UsageFirstSeen
 
 __all__ = [
     "ApiToken",
@@ -34,7 +34,10 @@ __all__ = [
     "OutboxMessage",
     "RecordChange",
     "Timer",
+    "UsageAlert",
+    "UsageDaily",
     "UsageEvent",
+    "UsageFirstSeen",
     "UseCase",
     "UseCaseVendor",
     "Vendor",

@@ -41,6 +41,7 @@ def check_references(pb: Playbook) -> list[Problem]:
         *_rotations(pb),
         *_overrides(pb),
         *_documentation(pb),
+        *_usage(pb),
     ]
 
 
@@ -166,3 +167,17 @@ def _documentation(pb: Playbook) -> Iterator[Problem]:
             yield Problem(("documentation", "approvers", index), f"'{name}'", _named("group", groups, name))
     if doc.digest is not None:
         yield from _channel_role(pb, doc.digest.channel, ("documentation", "digest", "channel"))
+
+
+def _usage(pb: Playbook) -> Iterator[Problem]:
+    usage = pb.usage
+    groups = list(pb.groups)
+    yield from _channel_role(pb, usage.channel, ("usage", "channel"))
+    for g, grant in enumerate(usage.allow or ()):
+        for index, name in enumerate(grant.groups):
+            if name not in pb.groups:
+                yield Problem(("usage", "allow", g, "groups", index), f"'{name}'",
+                              _named("group", groups, name))
+        if not grant.groups and not grant.services:
+            yield Problem(("usage", "allow", g), "a grant naming neither groups nor services",
+                          "groups, services or both: whom the grant is for")

@@ -8,6 +8,7 @@ once (does that group exist?) live in `crossref`, which runs once this schema ac
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import re
 from datetime import date, datetime, timedelta
 from datetime import tzinfo as TzInfo
@@ -23,6 +24,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     StrictBool,
+    StrictFloat,
     StrictInt,
     Tag,
     ValidationInfo,
@@ -476,6 +478,122 @@ class Documentation(Frozen):
         return specific or general
 
 
+# --- AI usage ----------------------------------------------------------------------------------
+
+# The playbook's `usage:` section: how observed AI use is attributed, kept and watched.
+#
+#     usage:
+#       channel: governance              # where alerts go (a role or an ID; default governance)
+#       services: {support-bot: UC-12, "copy-*": UC-3}   # service → use case, first match wins
+#       people: {alice@acme.example: U01AAA}             # telemetry's user ids → Slack users
+#       allow:                           # who may use AI, and what; absent: anyone, anything
+#         - groups: [code-reviewers]     # people in these groups …
+#           services: ["support-*"]      # … or these services (patterns)
+#           models: ["gpt-4o*"]          # which models (patterns; absent: any)
+#           providers: [openai]          # which providers (absent: any)
+#       content: {default: excerpt, use_cases: {UC-12: digest, UC-3: full}}
+#       watch:
+#         undocumented_model: true       # a model no approved use case documents, or an unreviewed vendor
+#         unapproved_use_case: true      # attributed to a proposed, rejected, retired or overdue one
+#         not_allowed: true              # a person or service outside `allow`
+#         first_use: true                # a model used for the first time by a service or person
+#         volume: {factor: 3, min_events: 20}   # a day over factor × its trailing 14-day daily median
+#         personal_data: true            # redaction hits for a use case whose record says it handles none
+#
+# Patterns are shell-style (`*`, `?`, `[…]`), matched whole and case-sensitively. Every watch rule
+# is on unless turned off (`false`), each raising at most one alert per key per day.
+
+Keep = Literal["digest", "excerpt", "full"]
+_USE_CASE = re.compile(r"^UC-[0-9]{1,6}$")
+USE_CASE_EXPECTED = "a use case ID like UC-12"
+PATTERN_MAX = 200
+
+
+def _use_case(value: Any) -> str:
+    if not isinstance(value, str) or not _USE_CASE.match(value):
+        invalid("use_case_id", USE_CASE_EXPECTED)
+    return value
+
+
+def _name_pattern(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > PATTERN_MAX:
+        invalid("pattern", f"a name or a shell-style pattern like support-* (1 to {PATTERN_MAX} "
+                           "characters)")
+    return value
+
+
+UseCaseId = Annotated[str, BeforeValidator(_use_case)]
+Pattern = Annotated[str, BeforeValidator(_name_pattern)]
+
+
+def matches(patterns: tuple[str, ...], value: str | None) -> bool:
+    return value is not None and any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+class Grant(Frozen):
+    groups: tuple[Slug, ...] = Field((), description="people in these groups")
+    services: tuple[Pattern, ...] = Field((), description="services whose name matches (patterns)")
+    models: tuple[Pattern, ...] = Field((), description="which models (patterns; absent: any)")
+    providers: tuple[Pattern, ...] = Field((), description="which providers (patterns; absent: any)")
+
+
+class Volume(Frozen):
+    factor: StrictFloat | StrictInt = Field(3, gt=1, le=1000,
+                                            description="alert when a day exceeds this many times the trailing 14-day daily median")
+    min_events: StrictInt = Field(20, ge=1, description="days with fewer events never alert")
+
+
+def _volume(value: Any) -> Any:
+    # `volume: false` turns the rule off, `volume: true` keeps its defaults.
+    if value is False:
+        return None
+    return {} if value is True else value
+
+
+class Watch(Frozen):
+    undocumented_model: StrictBool = True
+    unapproved_use_case: StrictBool = True
+    not_allowed: StrictBool = True
+    first_use: StrictBool = True
+    volume: Annotated[Volume | None, BeforeValidator(_volume)] = Field(default_factory=Volume)
+    personal_data: StrictBool = True
+
+    def on(self, rule: str) -> bool:
+        return getattr(self, rule) not in (False, None)
+
+
+class Content(Frozen):
+    default: Keep = Field("excerpt", description="digest, excerpt or full")
+    use_cases: dict[UseCaseId, Keep] = Field(default_factory=dict,
+                                             description="use case ID → digest, excerpt or full")
+
+
+class Usage(Frozen):
+    channel: ChannelRef | None = Field(None, description="where usage alerts go (default: governance)")
+    services: dict[Pattern, UseCaseId] = Field(default_factory=dict,
+                                               description="service name or pattern → use case ID")
+    people: dict[Pattern, UserId] = Field(
+        default_factory=dict, description="a user id as telemetry sends it → a Slack user ID")
+    allow: tuple[Grant, ...] | None = Field(None, description="who may use AI, and which models")
+    content: Content = Field(default_factory=Content)
+    watch: Watch = Field(default_factory=Watch)
+
+    def use_case_of(self, service: str | None) -> str | None:
+        if service is None:
+            return None
+        for pattern, use_case in self.services.items():
+            if fnmatch.fnmatchcase(service, pattern):
+                return use_case
+        return None
+
+    def keep_for(self, use_case: str | None) -> str:
+        return self.content.use_cases.get(use_case, self.content.default) if use_case else \
+            self.content.default
+
+    def slack_user(self, user: str | None) -> str | None:
+        return self.people.get(user, user) if user is not None else None
+
+
 # --- the playbook ------------------------------------------------------------------------------
 
 
@@ -492,6 +610,7 @@ class Playbook(Frozen):
     off_limits: tuple[UseStatement, ...] = ()
     escalation: Escalation = Field(default_factory=Escalation)
     documentation: Documentation = Field(default_factory=Documentation)
+    usage: Usage = Field(default_factory=lambda: Usage())
 
     @field_validator("admins")
     @classmethod

@@ -14,8 +14,6 @@ from typing import Any
 from services.usage import redaction
 from services.usage.event import Observation
 
-KEEPS = ("digest", "excerpt", "full")
-DEFAULT_KEEP = "excerpt"
 EXCERPT_CHARS = 500
 # Redaction reads this much of a text: it is counted for the excerpt's sake and for the
 # personal-data rule, and a prompt of megabytes would otherwise cost seconds of one batch.
@@ -42,11 +40,12 @@ def _kept_text(text: str | None, keep: str, counts: dict[str, int]) -> tuple[str
         return None, None
     text = storable(text)
     digest = redaction.digest(text)
-    if keep == "full":
-        return digest, text
+    # Counted however the text is kept: the personal-data watch rule reads the counts.
     found = redaction.redact(text[:SCANNED_CHARS])
     for rule, n in found.counts.items():
         counts[rule] = counts.get(rule, 0) + n
+    if keep == "full":
+        return digest, text
     if keep == "digest":
         return digest, None
     cut, _ = redaction.excerpt(found.text, EXCERPT_CHARS)

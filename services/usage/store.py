@@ -3,6 +3,7 @@ audit event saying who sent how many (the rows themselves are too many for the s
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,8 +12,11 @@ from sqlmodel import Session
 
 from models.usage import UsageEvent
 from services import audit, rows
+from services.playbook.schema import Usage
 from services.usage import keeping
 from services.usage.event import Observation
+
+NO_POLICY = Usage()
 
 
 @dataclass(frozen=True)
@@ -22,14 +26,26 @@ class Stored:
     duplicates: int  # events already held (a retried delivery), not written again
 
 
+def attributed(observation: Observation, usage: Usage) -> Observation:
+    """With the use case the playbook gives its service, when the source named none."""
+    if observation.use_case is not None:
+        return observation
+    use_case = usage.use_case_of(observation.service)
+    return dataclasses.replace(observation, use_case=use_case) if use_case else observation
+
+
 def store(session: Session, observations: list[Observation], *, source: str, ingested_by: str,
-          now: datetime, rejected: int = 0, keep: str = keeping.DEFAULT_KEEP) -> Stored:
-    """Write the batch in the caller's transaction. A key seen twice in one batch is one event."""
+          now: datetime, rejected: int = 0, usage: Usage = NO_POLICY) -> Stored:
+    """Write the batch in the caller's transaction, each event's content kept as the playbook
+    says for its use case. A key seen twice in one batch is one event."""
     unique: dict[str, Observation] = {}
     for observation in observations:
         unique.setdefault(observation.key, observation)
-    batch = [keeping.row(o, keep=keep, ingested_by=ingested_by, received_at=now)
-             for o in unique.values()]
+    batch = []
+    for observation in unique.values():
+        observation = attributed(observation, usage)
+        batch.append(keeping.row(observation, keep=usage.keep_for(observation.use_case),
+                                 ingested_by=ingested_by, received_at=now))
     inserted = rows.insert_new(session, UsageEvent, batch, "key")
     result = Stored(batch=uuid.uuid4().hex[:16], accepted=len(inserted),
                     duplicates=len(observations) - len(inserted))

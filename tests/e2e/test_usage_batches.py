@@ -122,3 +122,32 @@ def test_litellm_callback_shapes(ingest, db, shape) -> None:  # noqa: ANN001
     assert (e.operation, e.input_tokens, e.output_tokens) == ("chat", 30, 9)
     assert "sam@example.org" not in e.input_text and e.redactions == {"email": 1}
     assert e.output_text.endswith("Hello Sam")
+
+
+def test_the_playbook_attributes_services_and_says_how_content_is_kept(bot_factory, db,  # noqa: ANN001
+                                                                        tmp_path) -> None:
+    from tests.harness.server import EXAMPLE_PLAYBOOK
+
+    playbook = tmp_path / "usage-playbook.yaml"
+    playbook.write_text(EXAMPLE_PLAYBOOK.read_text() + (
+        "\nusage:\n  services: {support-bot: UC-12, 'copy-*': UC-3}\n"
+        "  content: {default: digest, use_cases: {UC-3: full}}\n"))
+    with db.session() as s:
+        token = tokens.create(s, name="ingest-token", scopes="ingest", now=T0, actor="cli:test")
+    bot = bot_factory(CLOCK_IN_WEB="false", PLAYBOOK_PATH=str(playbook)).start()
+    prompt = "Write to jo@example.com"
+    body = {"events": [event(1, service="support-bot", input=prompt),
+                       event(2, service="copy-writer", input=prompt),
+                       event(3, service="copy-writer", use_case="UC-9", input=prompt)]}
+    answer = httpx.post(f"{bot.url}/api/v1/ai-events", json=body, timeout=30,
+                        headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    kept = {e.key: e for e in stored(db)}
+    support, copy, named = kept["native:evt-1"], kept["native:evt-2"], kept["native:evt-3"]
+    assert (support.use_case, support.keep, support.input_text) == ("UC-12", "digest", None)
+    assert support.input_digest == copy.input_digest == named.input_digest
+    assert (copy.use_case, copy.keep, copy.input_text) == ("UC-3", "full", prompt)
+    assert copy.redactions == {"email": 1}  # kept in full, and still counted
+    # A use case the source names wins over the playbook's map.
+    assert (named.use_case, named.keep, named.input_text) == ("UC-9", "digest", None)
+    assert named.redactions == {"email": 1}

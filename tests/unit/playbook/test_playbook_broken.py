@@ -173,6 +173,15 @@ CASES = [
     ("risk-tier", tail("documentation:\n  usecase_revisit_by_risk: {critical: 30d}\n"), 9, "documentation.usecase_revisit_by_risk.critical", ["found unknown key 'critical'", "one of prohibited, high, limited, minimal"]),
     ("digest-cron", tail("documentation:\n  digest: {cron: \"monday 09:00\"}\n"), 9, "documentation.digest.cron", ["found 'monday 09:00'", "unknown day 'monday'"]),
     ("digest-channel", tail("documentation:\n  digest:\n    cron: mon 09:00\n    channel: incidents\n"), 11, "documentation.digest.channel", ["found 'incidents'", "a channel role set under channels"]),
+    ("usage-channel", tail("usage:\n  channel: nowhere\n"), 9, "usage.channel", ["found 'nowhere'", "a channel role"]),
+    ("usage-service-map", tail("usage:\n  services:\n    support-bot: 12\n"), 10, "usage.services.support-bot", ["found 12", "a use case ID like UC-12"]),
+    ("usage-keep", tail("usage:\n  content:\n    use_cases: {UC-3: everything}\n"), 10, "usage.content.use_cases.UC-3", ["found 'everything'", "'digest', 'excerpt' or 'full'"]),
+    ("usage-volume", tail("usage:\n  watch:\n    volume: {factor: 1}\n"), 10, "usage.watch.volume.factor", ["found 1", "more than 1"]),
+    ("usage-rule-flag", tail("usage:\n  watch:\n    first_use: sometimes\n"), 10, "usage.watch.first_use", ["found 'sometimes'", "true or false"]),
+    ("usage-unknown-rule", tail("usage:\n  watch:\n    weekend_use: true\n"), 10, "usage.watch.weekend_use", ["found unknown key 'weekend_use'"]),
+    ("usage-grant-group", tail("usage:\n  allow:\n    - groups: [legl]\n"), 10, "usage.allow[0].groups[0]", ["found 'legl'", "the name of a group (eng-leads, legal; did you mean legal?)"]),
+    ("usage-grant-nobody", tail("usage:\n  allow:\n    - models: [gpt-4o]\n"), 10, "usage.allow[0]", ["found a grant naming neither groups nor services", "groups, services or both"]),
+    ("usage-person", tail("usage:\n  people: {alice@acme.example: alice}\n"), 9, "usage.people.alice@acme.example", ["found 'alice'", "a Slack user ID"]),
     ("duplicate-key", tail("approvals:\n  code: {approvers: [eng-leads]}\n  code: {approvers: [legal]}\n"), 10, "approvals.code", ["found the key 'code' again (first on line 9)", "each key once"]),
 ]
 
