@@ -48,8 +48,7 @@ def _kept_text(text: str | None, keep: str, counts: dict[str, int]) -> tuple[str
         return digest, text
     if keep == "digest":
         return digest, None
-    cut, _ = redaction.excerpt(found.text, EXCERPT_CHARS)
-    return digest, cut
+    return digest, redaction.cut(found.text, EXCERPT_CHARS)
 
 
 def row(observation: Observation, *, keep: str, ingested_by: str, received_at: datetime) -> dict[str, Any]:

@@ -224,21 +224,26 @@ def redact(text: str) -> Redacted:
 def excerpt(text: str, limit: int) -> tuple[str, dict[str, int]]:
     """At most `limit` characters of the redacted text, "…"-terminated when cut, and the counts
     for the whole text. Redacting before cutting means a secret straddling the cut is gone, not
-    halved; the cut backs off to before a marker rather than splitting it."""
+    halved."""
+    redacted = redact(text)
+    return cut(redacted.text, limit), redacted.counts
+
+
+def cut(redacted: str, limit: int) -> str:
+    """At most `limit` characters of text `redact` already returned, "…"-terminated when cut;
+    the cut backs off to before a marker rather than splitting it."""
     if limit < 0:
         raise ValueError("limit must not be negative")
-    redacted = redact(text)
-    kept = redacted.text
-    if len(kept) <= limit:
-        return kept, redacted.counts
+    if len(redacted) <= limit:
+        return redacted
     if limit == 0:
-        return "", redacted.counts
-    cut = limit - len(ELLIPSIS)
-    for m in _MARKER.finditer(kept, max(0, cut - _MARKER_MAX), cut + _MARKER_MAX):
-        if m.start() < cut < m.end():
-            cut = m.start()
+        return ""
+    end = limit - len(ELLIPSIS)
+    for m in _MARKER.finditer(redacted, max(0, end - _MARKER_MAX), end + _MARKER_MAX):
+        if m.start() < end < m.end():
+            end = m.start()
             break
-    return kept[:cut] + ELLIPSIS, redacted.counts
+    return redacted[:end] + ELLIPSIS
 
 
 def digest(text: str) -> str:

@@ -46,9 +46,9 @@ def store(session: Session, observations: list[Observation], *, source: str, ing
         observation = attributed(observation, usage)
         batch.append(keeping.row(observation, keep=usage.keep_for(observation.use_case),
                                  ingested_by=ingested_by, received_at=now))
-    inserted = rows.insert_new(session, UsageEvent, batch, "key")
-    result = Stored(batch=uuid.uuid4().hex[:16], accepted=len(inserted),
-                    duplicates=len(observations) - len(inserted))
+    inserted = rows.insert_counting(session, UsageEvent, batch, "key")
+    result = Stored(batch=uuid.uuid4().hex[:16], accepted=inserted,
+                    duplicates=len(observations) - inserted)
     if inserted or rejected:
         audit.append(session, at=now, actor=ingested_by, action="usage.ingested",
                      entity_type="usage_batch", entity_id=result.batch,
