@@ -1,18 +1,18 @@
 """AI usage in: OTLP/HTTP traces (`/v1/traces`), LiteLLM's logging callback
 (`/api/v1/ingest/litellm`) and the native batch API (`/api/v1/ai-events`), all with scope `ingest`.
 
-Each route admits the request (bot/ingest_http.py), reads it into Observations on a database
-thread (parsing megabytes of protobuf is no work for the event loop that acknowledges Slack),
-and stores the batch in one transaction. OTLP answers in the encoding it was asked in, as its
-spec says: an ExportTraceServiceResponse whose `partialSuccess` counts the GenAI spans that
-were rejected and says why; failures as a google.rpc.Status.
+Each route admits the request (bot/ingest_http.py), reads its body, and hands the batch to the
+ingestion workers (bot/ingest_workers.py), which read and store it in one transaction. OTLP
+answers in the encoding it was asked in, as its spec says: an ExportTraceServiceResponse whose
+`partialSuccess` counts the GenAI spans that were rejected and says why; failures as a
+google.rpc.Status.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf import json_format
@@ -29,8 +29,8 @@ from starlette.routing import Route
 from bot import ingest_http, metrics
 from bot.api_auth import ApiAuth
 from bot.ingest_http import Admission, Refused
-from services.usage import litellm, native, otlp, store
-from services.usage.event import Observation, Rejected
+from bot.ingest_workers import IngestWorkers, Refusal
+from services.usage.batches import Batch, Outcome
 
 if TYPE_CHECKING:
     from bot.bootstrap import Services
@@ -44,10 +44,11 @@ JSON = "application/json"
 REASONS_SHOWN = 5
 # google.rpc.Code, as OTLP answers carry it.
 _GRPC = {400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 429: 14}
+WORKERS = "ingest_workers"  # in Services.extras, closed with the server
 
 
-def _retry_later() -> Refused:
-    return Refused(429, "the database did not take the batch; retry later",
+def _retry_later(why: str) -> Refused:
+    return Refused(429, f"{why}; retry later",
                    {"Retry-After": str(ingest_http.RETRY_AFTER_SECONDS)})
 
 
@@ -71,31 +72,33 @@ def _refusal_text(response: Response) -> str:
 def usage_routes(services: Services, auth: ApiAuth) -> list[Route]:
     settings = services.settings
     admission = Admission(settings.ingest_concurrency, settings.ingest_queue)
+    workers = IngestWorkers(services.db, settings.database_url, settings.ingest_processes)
+    services.extras[WORKERS] = workers
 
-    async def keep(source: str, caller: str, read: Callable[[], tuple[list[Observation], int]]
-                   ) -> tuple[store.Stored, int]:
-        """Read and store on a database thread: what was stored, and how many were rejected."""
-
-        def work() -> tuple[store.Stored, int]:
-            observations, rejected = read()
-            usage = services.playbook.current.playbook.usage
-            with services.db.session() as s:
-                return store.store(s, observations, source=source, ingested_by=caller,
-                                   now=services.clock.now(), rejected=rejected,
-                                   usage=usage), rejected
-
-        try:
-            stored, rejected = await services.db.run(work)
-        except DBAPIError as exc:
-            log.warning("ingest %s from %s: the database refused the batch: %s", source, caller,
-                        str(exc).splitlines()[0][:200])
-            raise _retry_later() from None
-        metrics.USAGE_EVENTS.labels(source, "accepted").inc(stored.accepted)
-        metrics.USAGE_EVENTS.labels(source, "duplicate").inc(stored.duplicates)
-        metrics.USAGE_EVENTS.labels(source, "rejected").inc(rejected)
+    async def keep(request: Request, source: str, caller: str, *,
+                   json_encoded: bool = False) -> Outcome:
+        """The request's batch read and stored; Refused when it cannot be."""
+        async with admission.slot():
+            body = await ingest_http.body(request, settings.ingest_max_bytes)
+            batch = Batch(source=source, body=body, json_encoded=json_encoded,
+                          ingested_by=caller, now=services.clock.now(),
+                          usage=services.playbook.current.playbook.usage)
+            try:
+                outcome = await workers.ingest(batch)
+            except DBAPIError as exc:
+                log.warning("ingest %s from %s: the database refused the batch: %s", source,
+                            caller, str(exc).splitlines()[0][:200])
+                raise _retry_later("the database did not take the batch") from None
+            except BrokenProcessPool:
+                raise _retry_later("the batch was lost with its worker") from None
+        if isinstance(outcome, Refusal):
+            raise Refused(400, outcome.message)
+        metrics.USAGE_EVENTS.labels(source, "accepted").inc(outcome.accepted)
+        metrics.USAGE_EVENTS.labels(source, "duplicate").inc(outcome.duplicates)
+        metrics.USAGE_EVENTS.labels(source, "rejected").inc(outcome.rejected)
         log.info("ingest %s from %s: %d accepted, %d duplicates, %d rejected", source, caller,
-                 stored.accepted, stored.duplicates, rejected)
-        return stored, rejected
+                 outcome.accepted, outcome.duplicates, outcome.rejected)
+        return outcome
 
     async def traces(request: Request) -> Response:
         kind = ingest_http.media_type(request)
@@ -108,37 +111,24 @@ def usage_routes(services: Services, auth: ApiAuth) -> list[Route]:
             return _otlp_answer(caller.status_code, _refusal_text(caller), as_json=as_json,
                                 headers={k: v for k, v in caller.headers.items()
                                          if k.lower() == "www-authenticate"})
-        reasons: list[str] = []
         try:
-            async with admission.slot():
-                body = await ingest_http.body(request, settings.ingest_max_bytes)
-
-                def read() -> tuple[list[Observation], int]:
-                    try:
-                        outcome = otlp.read(otlp.parse(body, json_encoded=as_json))
-                    except otlp.Malformed as exc:
-                        raise Refused(400, str(exc)) from None
-                    reasons.extend(outcome.rejected)
-                    return outcome.observations, len(outcome.rejected)
-
-                _, rejected = await keep("otlp", caller.name, read)
+            outcome = await keep(request, "otlp", caller.name, json_encoded=as_json)
         except Refused as refused:
             return _otlp_answer(refused.status, refused.message, as_json=as_json,
                                 headers=refused.headers)
         answer = ExportTraceServiceResponse()
-        if rejected:
+        if outcome.rejected:
+            reasons = outcome.reasons
             shown = "; ".join(reasons[:REASONS_SHOWN])
             more = f" (and {len(reasons) - REASONS_SHOWN} more)" if len(reasons) > REASONS_SHOWN else ""
             answer.partial_success.CopyFrom(ExportTracePartialSuccess(
-                rejected_spans=rejected, error_message=f"{rejected} GenAI spans rejected: "
-                                                       f"{shown}{more}"))
+                rejected_spans=outcome.rejected,
+                error_message=f"{outcome.rejected} GenAI spans rejected: {shown}{more}"))
         if as_json:
             return Response(json_format.MessageToJson(answer, indent=None), media_type=JSON)
         return Response(answer.SerializeToString(), media_type=PROTOBUF)
 
-    async def batch_route(request: Request, source: str,
-                          read_body: Callable[[bytes], tuple[list[Observation], list[dict[str, Any]]]],
-                          media: tuple[str, ...]) -> Response:
+    async def batch_route(request: Request, source: str, media: tuple[str, ...]) -> Response:
         kind = ingest_http.media_type(request)
         if kind not in media:
             return JSONResponse({"error": f"Content-Type {kind[:60]!r} is not taken here: send "
@@ -146,54 +136,24 @@ def usage_routes(services: Services, auth: ApiAuth) -> list[Route]:
         caller = await auth.require(request, SCOPE)
         if isinstance(caller, Response):
             return caller
-        problems: list[dict[str, Any]] = []
         try:
-            async with admission.slot():
-                body = await ingest_http.body(request, settings.ingest_max_bytes)
-
-                def read() -> tuple[list[Observation], int]:
-                    kept, bad = read_body(body)
-                    problems.extend(bad)
-                    return kept, len({p["index"] for p in bad})
-
-                stored, rejected = await keep(source, caller.name, read)
+            outcome = await keep(request, source, caller.name)
         except Refused as refused:
             return JSONResponse({"error": refused.message}, status_code=refused.status,
                                 headers=refused.headers)
-        answer = {"accepted": stored.accepted, "duplicates": stored.duplicates,
-                  "rejected": rejected}
-        if problems:
-            return JSONResponse({**answer, "error": f"{rejected} events were not kept; the "
-                                                    "others were", "errors": problems},
-                                status_code=400)
+        answer: dict[str, Any] = {"accepted": outcome.accepted, "duplicates": outcome.duplicates,
+                                  "rejected": outcome.rejected}
+        if outcome.problems:
+            return JSONResponse({**answer, "error": f"{outcome.rejected} events were not kept; "
+                                                    "the others were",
+                                 "errors": outcome.problems}, status_code=400)
         return JSONResponse(answer)
 
-    def read_native(body: bytes) -> tuple[list[Observation], list[dict[str, Any]]]:
-        try:
-            kept, problems = native.batch(body)
-        except native.BatchError as exc:
-            raise Refused(400, str(exc)) from None
-        return kept, [p.as_dict() for p in problems]
-
-    def read_litellm(body: bytes) -> tuple[list[Observation], list[dict[str, Any]]]:
-        try:
-            records = litellm.records(body)
-        except litellm.BodyError as exc:
-            raise Refused(400, str(exc)) from None
-        kept: list[Observation] = []
-        problems: list[dict[str, Any]] = []
-        for index, record in enumerate(records):
-            try:
-                kept.append(litellm.observation(record))
-            except Rejected as exc:
-                problems.append({"index": index, "field": exc.field, "message": exc.reason})
-        return kept, problems
-
     async def ai_events(request: Request) -> Response:
-        return await batch_route(request, "native", read_native, (JSON,))
+        return await batch_route(request, "native", (JSON,))
 
     async def litellm_logs(request: Request) -> Response:
-        return await batch_route(request, "litellm", read_litellm,
+        return await batch_route(request, "litellm",
                                  (JSON, "application/x-ndjson", "application/jsonl"))
 
     return [Route("/v1/traces", traces, methods=["POST"]),

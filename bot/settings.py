@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     ingest_concurrency: int = Field(default=2, ge=1, le=64)
     ingest_queue: int = Field(default=8, ge=0, le=1000)
+    # Worker processes that read and store batches, so that work never holds the interpreter
+    # lock Slack's acknowledgements need; 0 reads them on the database's threads instead.
+    ingest_processes: int = Field(default=1, ge=0, le=16)
 
     @field_validator("audit_checkpoint_interval", "audit_witness_interval", mode="before")
     @classmethod

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import logs, metrics, slack_endpoint
+from bot import api_usage, logs, metrics, slack_endpoint
 from bot.api import api_routes
 from bot.bootstrap import Services, background
 from bot.redelivery import Redelivery
@@ -100,6 +100,9 @@ def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool)
                 finally:
                     await redelivery.stop()
         finally:
+            workers = services.extras.get(api_usage.WORKERS)
+            if workers is not None:
+                workers.close()
             services.db.dispose()
 
     app = Starlette(

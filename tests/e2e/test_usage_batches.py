@@ -151,3 +151,16 @@ def test_the_playbook_attributes_services_and_says_how_content_is_kept(bot_facto
     # A use case the source names wins over the playbook's map.
     assert (named.use_case, named.keep, named.input_text) == ("UC-9", "digest", None)
     assert named.redactions == {"email": 1}
+
+
+def test_without_worker_processes_batches_are_read_on_threads(bot_factory, db) -> None:  # noqa: ANN001
+    with db.session() as s:
+        token = tokens.create(s, name="ingest-token", scopes="ingest", now=T0, actor="cli:test")
+    bot = bot_factory(CLOCK_IN_WEB="false", INGEST_PROCESSES="0").start()
+    url, auth = f"{bot.url}/api/v1/ai-events", {"Authorization": f"Bearer {token}"}
+    first = httpx.post(url, json={"events": [event(1), event(2, model="")]}, headers=auth,
+                       timeout=30)
+    assert first.status_code == 400 and first.json()["accepted"] == 1
+    again = httpx.post(url, json={"events": [event(1)]}, headers=auth, timeout=30)
+    assert again.json() == {"accepted": 0, "duplicates": 1, "rejected": 0}
+    assert [e.key for e in stored(db)] == ["native:evt-1"]
