@@ -164,3 +164,39 @@ def test_without_worker_processes_batches_are_read_on_threads(bot_factory, db) -
     again = httpx.post(url, json={"events": [event(1)]}, headers=auth, timeout=30)
     assert again.json() == {"accepted": 0, "duplicates": 1, "rejected": 0}
     assert [e.key for e in stored(db)] == ["native:evt-1"]
+
+
+def test_concurrent_retries_of_one_batch_are_stored_once(ingest, db) -> None:  # noqa: ANN001
+    import asyncio
+
+    bot, made = ingest
+    body = {"events": [event(n) for n in range(200)]}
+
+    async def retries() -> list[dict]:
+        async with httpx.AsyncClient(timeout=60) as http:
+            answers = await asyncio.gather(*(
+                http.post(f"{bot.url}/api/v1/ai-events", json=body,
+                          headers={"Authorization": f"Bearer {made['ingest']}"})
+                for _ in range(4)))
+        assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+        return [a.json() for a in answers]
+
+    answers = asyncio.run(retries())
+    assert sum(a["accepted"] for a in answers) == 200
+    assert sum(a["duplicates"] for a in answers) == 600
+    assert len(stored(db)) == 200
+
+
+def test_the_default_body_limit_is_twenty_mebibytes(bot_factory, db) -> None:  # noqa: ANN001
+    with db.session() as s:
+        token = tokens.create(s, name="ingest-token", scopes="ingest", now=T0, actor="cli:test")
+    bot = bot_factory(CLOCK_IN_WEB="false").start()
+    limit = 20 * 1024 * 1024
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    over = httpx.post(f"{bot.url}/api/v1/ai-events", content=b" " * (limit + 1), headers=headers,
+                      timeout=60)
+    assert over.status_code == 413 and f"({limit} bytes)" in over.json()["error"]
+    padded = json.dumps({"events": [event(1)]}).encode()
+    at_limit = padded + b" " * (limit - len(padded))  # JSON allows trailing whitespace
+    assert httpx.post(f"{bot.url}/api/v1/ai-events", content=at_limit, headers=headers,
+                      timeout=60).json()["accepted"] == 1
