@@ -210,11 +210,33 @@ def _apply(rule: Rule, pattern: re.Pattern[str], text: str) -> tuple[str, int]:
     return "".join(out), found
 
 
+def _digits(text: str) -> int:
+    return sum(text.count(d) for d in "0123456789")
+
+
+# What a text must hold for a pattern to have any chance, checked in C before the pattern runs:
+# most prompts hold no "@", no "+" and few digits, and a search that cannot match is the
+# largest cost of ingesting them. Each is implied by its pattern, so skipping changes nothing.
+_NEEDS: dict[re.Pattern[str], Callable[[str], bool]] = {
+    _PRIVATE_KEY: lambda t: "PRIVATE KEY" in t,
+    _ASSIGNED: lambda t: ":" in t or "=" in t,
+    _BEARER: lambda t: "earer" in t or "EARER" in t or "bearer" in t.lower(),
+    _JWT: lambda t: "eyJ" in t,
+    _CARD: lambda t: _digits(t) >= 13,
+    _EMAIL: lambda t: "@" in t,
+    _PHONE_INTERNATIONAL: lambda t: "+" in t,
+    _PHONE_NATIONAL: lambda t: _digits(t) >= 10,
+}
+
+
 def redact(text: str) -> Redacted:
     """`text` with every finding replaced by `[REDACTED:<rule>]`, and how many each rule found."""
     counts: dict[str, int] = {}
     for rule in RULES:
         for pattern in rule.patterns:
+            needs = _NEEDS.get(pattern)
+            if needs is not None and not needs(text):
+                continue
             text, found = _apply(rule, pattern, text)
             if found:
                 counts[rule.name] = counts.get(rule.name, 0) + found
