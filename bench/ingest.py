@@ -169,12 +169,22 @@ def bare_insert(url: str, rounds: int) -> tuple[float, int]:
 
 
 def memory(pid: int) -> dict[str, float]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0]) / 1024
-    return fields
+    """VmRSS and VmHWM in MB of the process and, summed, of its children (the workers)."""
+    def status(p: int) -> dict[str, float]:
+        fields = {}
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                fields[name] = int(value.split()[0]) / 1024
+        return fields
+
+    own = status(pid)
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for child in children:
+        for name, value in status(child).items():
+            own[f"children {name}"] = own.get(f"children {name}", 0) + value
+    own["children"] = len(children)
+    return own
 
 
 def pct(values: list[float], q: float) -> float:
@@ -260,7 +270,9 @@ def main() -> int:
               f"{pct(lat, 1):>8.1f}")
     print(f"ack p99 ingesting / idle: {pct(busy, .99) / pct(idle, .99):.2f}")
     figures["rss_mb"] = {k: round(v, 1) for k, v in rss.items()}
-    print(f"bot memory at the end: RSS {rss.get('VmRSS', 0):.0f} MB, peak {rss.get('VmHWM', 0):.0f} MB")
+    print(f"bot memory at the end: RSS {rss.get('VmRSS', 0):.0f} MB, peak {rss.get('VmHWM', 0):.0f} MB; "
+          f"its {rss['children']:.0f} child processes (workers, multiprocessing's tracker): RSS {rss.get('children VmRSS', 0):.0f} MB, "
+          f"peak {rss.get('children VmHWM', 0):.0f} MB")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
