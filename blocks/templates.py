@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from blocks import approvals, audit_witness, digest, incidents, oncall, playbook, registry
+from blocks import approvals, audit_witness, digest, incidents, oncall, playbook, registry, usage_alerts
 
 TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "playbook_applied": playbook.playbook_applied,
@@ -15,4 +15,5 @@ TEMPLATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     **registry.TEMPLATES,
     **digest.TEMPLATES,
     **audit_witness.TEMPLATES,
+    **usage_alerts.TEMPLATES,
 }

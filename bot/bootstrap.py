@@ -26,6 +26,7 @@ from bot.policy import PlaybookWatcher, RunningPlaybook
 from bot.settings import Settings, SettingsError
 from bot.slack import web_client
 from bot.timer_runner import TimerRunner
+from bot.usage_job import RETENTION_EVERY, UsageRetentionJob, UsageWatchJob
 from services import approvals, inbound, outbox, registry, timers
 from services.audit_log.keys import SigningKeyError
 
@@ -143,7 +144,9 @@ def build_clockwork(services: Services) -> Clockwork:
         sweep_interval=s.timer_sweep_interval,
         leader_refresh=s.leader_refresh_interval,
         periodic=[("weekly-digest", weekly_digest, s.timer_sweep_interval),
-                  ("audit-seal", audit_job, s.audit_seal_interval)],
+                  ("audit-seal", audit_job, s.audit_seal_interval),
+                  ("usage-watch", UsageWatchJob(services), s.usage_watch_interval),
+                  ("usage-retention", UsageRetentionJob(services), RETENTION_EVERY)],
         on_start=[weekly_digest.prepare],
     )
     _wake_on_commit(services, clockwork)

@@ -45,6 +45,7 @@ def parse_api_tokens(text: str) -> dict[str, str]:
 
 
 AUDIT_RETENTION_MIN = timedelta(days=183)
+USAGE_RETENTION_MIN = timedelta(days=1)
 
 
 def _parse_duration_setting(v: object) -> object:
@@ -122,6 +123,11 @@ class Settings(BaseSettings):
     ingest_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     ingest_concurrency: int = Field(default=2, ge=1, le=64)
     ingest_queue: int = Field(default=8, ge=0, le=1000)
+    # AI usage watching: how often the leading clock counts newly stored events and checks them
+    # against the playbook's watch rules, and how long raw events are kept (daily aggregates
+    # stay); None keeps them forever.
+    usage_watch_interval: float = Field(default=10.0, gt=0)
+    usage_retention: timedelta | None = timedelta(days=180)
     # Worker processes that read and store batches, so that work never holds the interpreter
     # lock Slack's acknowledgements need; 0 reads them on the database's threads instead.
     ingest_processes: int = Field(default=1, ge=0, le=16)
@@ -141,6 +147,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{v} is shorter than {AUDIT_RETENTION_MIN.days}d: the EU AI Act (Art. 19, "
                 "26(6)) asks for at least six months of logs; use forever or 183d or more")
+        return retention
+
+    @field_validator("usage_retention", mode="before")
+    @classmethod
+    def _usage_retention(cls, v: object) -> object:
+        if v is None or (isinstance(v, str) and v.strip().lower() in ("", "forever")):
+            return None
+        retention = _parse_duration_setting(v)
+        if retention < USAGE_RETENTION_MIN:
+            raise ValueError(f"{v} is shorter than 1d; use forever or a duration of 1d or more")
         return retention
 
     @field_validator("slack_bot_token")

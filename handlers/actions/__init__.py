@@ -1,6 +1,6 @@
 from slack_bolt.async_app import AsyncApp
 
-from handlers.actions import approvals, audit, incidents, registry
+from handlers.actions import approvals, audit, incidents, registry, usage_alerts
 
 
 def register(app: AsyncApp) -> None:
@@ -8,3 +8,4 @@ def register(app: AsyncApp) -> None:
     audit.register(app)
     incidents.register(app)
     registry.register(app)
+    usage_alerts.register(app)

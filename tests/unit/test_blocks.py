@@ -77,6 +77,9 @@ def test_every_template_is_registered_and_renders():
     from tests.unit.test_registry_blocks import SAMPLES as REGISTRY_SAMPLES
 
     samples |= REGISTRY_SAMPLES
+    from tests.unit.test_usage_alert_blocks import SAMPLES as USAGE_ALERT_SAMPLES
+
+    samples |= USAGE_ALERT_SAMPLES
     samples["audit_checkpoint"] = {
         "size": 12, "root_hash": "ab" * 32, "signed": True, "at": "2026-12-01T09:00:00+00:00",
         "note": "countersign/audit\n12\nq83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\n\n"
