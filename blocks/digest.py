@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
 from blocks.home import incident_line
 from blocks.registry import summary_line
 from blocks.text import clip, escape, link, md, mention, usergroup
+from blocks.usage import digest_usage_blocks
 from services.wallclock import local_iso_time
 
 LINE_LIMIT = 280
@@ -69,6 +70,7 @@ def digest_blocks(view: dict[str, Any]) -> list:
         blocks.append(DividerBlock())
         text = " · ".join(f"{c['count']} {escape(c['label'])}" for c in changes) if changes else "nothing recorded"
         blocks.append(SectionBlock(text=md(f"*Since last week:* {text}")))
+        blocks += digest_usage_blocks(view.get("usage"), tz=view.get("timezone"))
     return blocks
 
 

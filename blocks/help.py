@@ -81,9 +81,12 @@ COMMANDS: tuple[Command, ...] = (
         Usage("/ai-audit request|incident|usecase|vendor <id>", "the history of one you take part in "
               "(your request or one you may decide, an incident you reported or were paged for, a record "
               "you keep, review or approve), e.g. `/ai-audit request 42`"),
+        Usage("/ai-audit usage [since:7d] [until:…] [model:…] [user:@user] [usecase:UC-3]",
+              "admins: AI calls seen — how many, by how many people and services, tokens, cost, the top "
+              "models and people — e.g. `/ai-audit usage since:30d model:gpt-4o` (its dated versions too)"),
         Usage("/ai-audit verify", "admins: check that the log has not been altered"),
         Usage("/ai-audit checkpoint", "admins: write a checkpoint of the log now"),
-    ), ("", "recent", "request", "incident", "usecase", "vendor", "verify", "checkpoint")),
+    ), ("", "recent", "request", "incident", "usecase", "vendor", "usage", "verify", "checkpoint")),
 )
 
 BY_NAME = {c.name: c for c in COMMANDS}

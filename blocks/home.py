@@ -1,4 +1,5 @@
-"""App Home: sign-offs waiting for you (with buttons), your requests, and the commands."""
+"""App Home: sign-offs waiting for you (with buttons), your requests, and the commands; for
+admins, the week's AI usage and open usage alerts."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from blocks.approvals import (
 from blocks.help import COMMANDS
 from blocks.registry import REVIEWED, summary_line
 from blocks.text import channel, escape, md, mention
+from blocks.usage import home_usage_blocks
 
 
 def incident_line(item: dict[str, Any]) -> str:
@@ -33,12 +35,14 @@ def incident_line(item: dict[str, Any]) -> str:
     return f"*#{item['id']}* {escape(item['severity'])} · {escape(item['title'])} · {ack}{where}"
 
 # Block budget (Slack allows 100 in a Home tab): waiting 2 each, every other item 1, plus
-# headings, pagers and the footer — at most 1+1+22+13+14+9+9+2+2 = 73 with every section full.
+# headings, pagers and the footer — at most 1+1+22+13+14+9+9+2+3+2 = 76 with every section full
+# (the admins' usage section is 3: a divider, the week, the open alerts).
 HOME_WAITING = 10
 HOME_MINE = 10
 HOME_RECORDS = 10
 HOME_VENDORS = 5
 HOME_INCIDENTS = 5
+HOME_ALERTS = 5
 PAGE = "home_page"
 PAGED = {"records": HOME_RECORDS, "vendors": HOME_VENDORS, "incidents": HOME_INCIDENTS}  # section → page size
 
@@ -81,8 +85,10 @@ def _records_section(heading: str, page: dict[str, Any], size: int, section: str
 def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] = (),
               notice: str | None = None, records: dict[str, Any] | None = None,
               vendors: dict[str, Any] | None = None, incidents: dict[str, Any] | None = None,
-              on_call: list[tuple[str, str | None]] = ()) -> dict:
-    """The Home tab. `records`/`vendors`/`incidents` are {items, total, offset} pages."""
+              on_call: list[tuple[str, str | None]] = (), usage: dict[str, Any] | None = None,
+              tz: str | None = None) -> dict:
+    """The Home tab. `records`/`vendors`/`incidents` are {items, total, offset} pages; `usage`
+    (admins only) is {week, alerts} as services/usage/views.py gives them."""
     blocks: list = [HeaderBlock(text="Countersign")]
     if notice:
         # A notice is a service's or handler's mrkdwn sentence: user text in it is escaped there.
@@ -122,6 +128,8 @@ def home_view(*, waiting: list[dict[str, Any]] = (), mine: list[dict[str, Any]] 
         for item in incidents["items"][:HOME_INCIDENTS]:
             blocks.append(SectionBlock(text=md(incident_line(item)[:2900])))
         blocks += _pager("incidents", incidents["offset"], HOME_INCIDENTS, incidents["total"])
+    if usage is not None:
+        blocks += home_usage_blocks(usage["week"], usage["alerts"], tz=tz)
     if on_call:
         lines = [f"*{escape(name)}*: " + mention(user) for name, user in on_call]
         blocks += [DividerBlock(), SectionBlock(text=md(("*On call now*\n" + " · ".join(lines))[:2900]))]

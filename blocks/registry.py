@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 
 from blocks import values
 from blocks.text import clip, escape, md, mention
+from blocks.usage import observed_blocks
 from services.registry import fields
 from services.wallclock import local_iso_day
 
@@ -121,6 +122,8 @@ def record_blocks(view: dict[str, Any], *, interactive: bool = True) -> list:
     if flags:
         blocks.append(SectionBlock(text=md(":warning: *Relies on vendors not reviewed:*\n" + _fit_lines(
             [f"• {f['ref']} {escape(f['name'], 80)} ({_words(f['review_status'])})" for f in flags]))))
+    if view.get("observed") is not None:  # `show` only: what telemetry saw beside what is documented
+        blocks += observed_blocks(view["observed"], tz=view.get("timezone"))
     section = None
     empty: list[str] = []
     for spec in fields.FIELDS[kind]:

@@ -104,7 +104,8 @@ class DigestJob:
             with services.db.session() as s:
                 if not digest.claim(s, scope=TEAM, week=week, due_at=due, now=now):
                     return digest.subscribers(s)  # each personal digest is claimed on its own
-                content = digest.build(s, now=now, soon=soon, group_members=members, tz=pb.tz)
+                content = digest.build(s, now=now, soon=soon, group_members=members, tz=pb.tz,
+                                       usage=pb.usage)
                 outbox.enqueue(s, key=f"digest:{TEAM}:{week}", method="chat.postMessage",
                                channel=pb.digest_channel(), template=digest.T_DIGEST,
                                payload={**content, "week": week, "home_link": link}, now=now)

@@ -1,5 +1,6 @@
 """/ai-audit: the sealed audit log — all of it, filtered, for the playbook's admins; the history
-of one request, incident or record for whoever takes part in it."""
+of one request, incident or record for whoever takes part in it; and what AI was used, by whom
+(`usage`), for those who may read the log as a whole."""
 
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ from blocks.audit import (
 )
 from blocks.help import error_message
 from blocks.text import escape, plain
+from blocks.usage import summary_message
 from handlers.commands.router import register_command
 from handlers.registry_context import in_session, parse_id
+from handlers.usage_context import usage_scope
 from services.audit_log import access, browse, filter_text
 from services.audit_log.query import AuditFilter, FilterError
+from services.usage import filter_text as usage_words
+from services.usage import views as usage_views
 
 PAGE = 15
 USAGE = escape("Filters, in any order: `actor:@user`, `action:approval.*` (a prefix) or "
@@ -29,6 +34,10 @@ USAGE = escape("Filters, in any order: `actor:@user`, `action:approval.*` (a pre
                "`until:…` the same way; e.g. `/ai-audit actor:@mara action:approval.* since:7d`. "
                "`/ai-audit help` shows everything /ai-audit does.")
 LISTING_TITLE = "Audit log"
+USAGE_FILTERS = escape("Filters, in any order: `since:7d` (the default) or `since:2026-11-01`, `until:…` the "
+                       "same way, `model:gpt-4o` (its dated versions too), `user:@mara`, `usecase:UC-3`; e.g. "
+                       "`/ai-audit usage since:30d model:gpt-4o`.")
+READ_USAGE = "read AI usage"
 
 
 async def reader_of(services: Any, user: str, *, resolve: bool = True) -> access.Reader:
@@ -135,6 +144,29 @@ async def history(ack: Any, respond: Any, command: dict[str, Any], args: str, co
                              empty=f"No sealed events about {ENTITY_WORDS[entity_type]} {entity_id} yet."))
 
 
+async def usage(ack: Any, respond: Any, command: dict[str, Any], args: str, context: Any, **_: Any) -> None:
+    """Usage is read by whoever may read the whole log: it names people and what they used."""
+    services = context["services"]
+    pb = services.playbook.current.playbook
+    reader = await reader_of(services, command["user_id"], resolve=False)
+    if not reader.is_admin:
+        await ack(**admins_only(pb.admins, what=READ_USAGE))
+        await record_denial(services, reader, asked=f"/ai-audit usage {args}".strip(),
+                            reason=f"only the playbook's admins may {READ_USAGE}")
+        return
+    now = services.clock.now()
+    try:
+        ask = usage_words.parse(args, now=now)
+    except FilterError as exc:
+        await ack(**error_message(f"{escape(str(exc))}. {USAGE_FILTERS}"))
+        return
+    await ack()
+    scope = usage_scope(services, now)
+    found = await in_session(services, lambda s: usage_views.summary(
+        s, since=ask.since, until=ask.until, model=ask.model, user=ask.user, use_case=ask.use_case, **scope))
+    await respond(**summary_message(found, tz=pb.timezone))
+
+
 async def _admin_job(ack: Any, command: dict[str, Any], context: Any, *, word: str, what: str,
                      running: str) -> Any:
     """The audit job for an admin's `verify` or `checkpoint`, once acknowledged with `running`;
@@ -181,7 +213,7 @@ def register(app: AsyncApp) -> None:
         # `/ai-audit since:7d …`: a first word that is a filter starts the listing.
         return listing if ":" in word else None
 
-    subcommands = {"": listing, "recent": listing, "verify": verify, "checkpoint": checkpoint,
+    subcommands = {"": listing, "recent": listing, "verify": verify, "checkpoint": checkpoint, "usage": usage,
                    **{word: history for word in access.KINDS}}
     register_command(app, "/ai-audit", capability="the audit log", subcommands=subcommands,
                      fallback=filters)

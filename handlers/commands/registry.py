@@ -14,9 +14,11 @@ from blocks.registry_forms import record_modal, vendor_review_modal
 from blocks.text import escape, mention
 from handlers.commands.router import register_command
 from handlers.registry_context import authority, in_session, in_session_audited, parse_id
+from handlers.usage_context import usage_scope
 from services import registry
 from services.registry import digest
 from services.registry.views import FILTERS
+from services.usage import views as usage_views
 
 PAGE = 20
 STATUS_FILTERS = {"usecase": ("proposed", "approved", "rejected", "retired"),
@@ -73,10 +75,16 @@ async def show(ack: Any, respond: Any, args: str, context: Any, kind: str, word:
     await ack()
     services = context["services"]
 
+    now = services.clock.now()
+
     def load(s: Any) -> dict[str, Any]:
         record = registry.get(s, kind, record_id)
-        return registry.record_view(s, kind, record, now=services.clock.now(), soon=_soon(services),
+        view = registry.record_view(s, kind, record, now=now, soon=_soon(services),
                                     history=registry.history(s, kind, record_id, limit=8), tz=_tz(services))
+        if kind == "usecase":
+            view["observed"] = usage_views.observed_for_use_case(s, record_id, now=now,
+                                                                 **usage_scope(services, now))
+        return view
 
     try:
         view = await in_session(services, load)

@@ -1,9 +1,11 @@
 """App Home: your sign-offs waiting, your requests, your records due, vendor reviews you sign
-off, open incidents and who is on call — each section a bounded page, with pagers."""
+off, open incidents and who is on call — each section a bounded page, with pagers — and, for
+the playbook's admins, the week's AI usage and the usage alerts still open."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -11,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import escalation
 from blocks.home import (
+    HOME_ALERTS,
     HOME_INCIDENTS,
     HOME_MINE,
     HOME_RECORDS,
@@ -21,7 +24,11 @@ from blocks.home import (
     home_view,
     parse_page_value,
 )
+from handlers.usage_context import usage_scope
 from services import approvals, registry
+from services.usage import views as usage_views
+
+USAGE_DAYS = timedelta(days=7)
 
 
 async def publish_home(client: AsyncWebClient, services: Any, user: str,
@@ -50,10 +57,17 @@ async def publish_home(client: AsyncWebClient, services: Any, user: str,
                 "incidents": page(escalation.open_incident_page(s, limit=HOME_INCIDENTS,
                                                                 offset=offsets["incidents"]), "incidents"),
                 "on_call": [(name, escalation.on_call_now(s, pb, name, now)) for name in pb.escalation.rotations],
+                # Who used which AI is the admins' to read, as the audit log is (/ai-audit usage).
+                "usage": _usage(s, services, now) if user in pb.admins else None,
             }
 
     sections = await services.db.run(load)
-    await client.views_publish(user_id=user, view=home_view(notice=notice, **sections))
+    await client.views_publish(user_id=user, view=home_view(notice=notice, tz=pb.timezone, **sections))
+
+
+def _usage(session: Any, services: Any, now: Any) -> dict[str, Any]:
+    return {"week": usage_views.week(session, since=now - USAGE_DAYS, until=now, **usage_scope(services, now)),
+            "alerts": usage_views.open_alerts(session, limit=HOME_ALERTS)}
 
 
 async def on_app_home_opened(event: dict[str, Any], client: AsyncWebClient,

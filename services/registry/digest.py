@@ -2,8 +2,8 @@
 
 `build` gathers each section as (a page of items, the total): sign-offs waiting (oldest first,
 with age and who still holds them), records due or overdue (soonest first, with owners),
-vendors needing review, use cases flagged for their vendors, open incidents, and counts of
-what changed since a week before. Every section is one bounded query plus, at most, one query
+vendors needing review, use cases flagged for their vendors, open incidents, counts of
+what changed since a week before, and (the team's only) the week's AI usage. Every section is one bounded query plus, at most, one query
 for the page shown, so a digest costs the same with 100 records or 100,000.
 
 `claim` inserts the (scope, week) row under its unique constraint: the process whose insert
@@ -36,7 +36,9 @@ from models.registry import (
 from services import audit
 from services.approvals.policy import approver_users, policy_of
 from services.approvals.queries import decidable_ids
+from services.playbook.schema import Usage
 from services.rows import insert_unless_exists
+from services.usage import views as usage_views
 from services.wallclock import zone_name
 
 from .views import kept_by, list_records, record_summary, soonest_first, vendor_flags
@@ -102,9 +104,11 @@ def personal_scope(user: str) -> str:
 
 def build(session: Session, *, now: datetime, soon: timedelta,
           group_members: Mapping[str, Sequence[str]] | None = None,
-          user: str | None = None, limit: int = SECTION_LIMIT, tz: tzinfo = UTC) -> dict[str, Any]:
+          user: str | None = None, limit: int = SECTION_LIMIT, tz: tzinfo = UTC,
+          usage: Usage | None = None) -> dict[str, Any]:
     """The digest's content. With `user`, only what concerns that person (a personal digest).
-    `tz`: the playbook's zone, whose calendar counts the days and dates shown."""
+    `tz`: the playbook's zone, whose calendar counts the days and dates shown; `usage`: the
+    playbook's attribution of AI calls (services/usage/views.py)."""
     digest = {
         "generated_at": now.isoformat(),
         "timezone": zone_name(tz),
@@ -115,6 +119,10 @@ def build(session: Session, *, now: datetime, soon: timedelta,
         "flagged": _flagged(session, now=now, soon=soon, user=user, limit=limit, tz=tz),
         "incidents": _incidents(session, now=now, limit=limit) if user is None else _empty(),
         "changes": _changes(session, since=now - timedelta(days=7)) if user is None else [],
+        # The team's only: whose AI calls these are is for the governance channel, not each DM.
+        # A week is well inside USAGE_RETENTION, so raw events answer it.
+        "usage": usage_views.week(session, since=now - timedelta(days=7), until=now, usage=usage, tz=tz)
+        if user is None else None,
     }
     return digest
 

@@ -38,7 +38,9 @@ from blocks import (
     registry,
     registry_forms,
     text,
+    usage_alerts,
 )
+from blocks import usage as usage_blocks
 from blocks.templates import TEMPLATES
 from escalation.timeline import _line as timeline_line
 from services.registry import fields
@@ -51,6 +53,7 @@ from tests.unit.test_blocks import (
     largest_view,
 )
 from tests.unit.test_registry_blocks import largest_digest, largest_record, summary
+from tests.unit.usage import usage_samples
 
 # Everything Slack would turn into a ping or a link, a pre-escaped one, and emphasis (which is
 # fine: only &, < and > are special).
@@ -157,6 +160,19 @@ OVERRIDE = {"override": {"id": 1, "rotation": HOSTILE, "user": "U0SUB", "start":
 # What a caller hands a builder that takes mrkdwn: user text in it already escaped.
 ESCAPED = text.escape(HOSTILE)
 
+def hostile_usage_alert(status: str = "open") -> dict[str, Any]:
+    """A usage alert whose every name came from hostile telemetry."""
+    names = [HOSTILE, HOSTILE_URL]
+    return {"id": 3, "rule": HOSTILE, "key": HOSTILE, "day": HOSTILE, "summary": HOSTILE,
+            "evidence": {"events": 2, "first_seen": "2026-12-01T09:00:00+00:00", "last_seen": None,
+                         "services": names, "people": [*names, "U0OK"], "models": names,
+                         "providers": names, "use_cases": names, "reasons": names, "problem": HOSTILE,
+                         "median": HOSTILE, "today": HOSTILE, "redactions": {HOSTILE: HOSTILE},
+                         "vendors": names},
+            "status": status, "decided_by": "U0BOB", "decided_at": "2026-12-01T09:00:00+00:00",
+            "incident_id": 4, "raised_at": "2026-12-01T09:00:00+00:00", "timezone": HOSTILE}
+
+
 # Builder → renders with hostile values in every user-text field it takes.
 CASES: dict[Callable, list[Callable[[], Any]]] = {
     approvals.request_blocks: [lambda: approvals.request_blocks(hostile_view()),
@@ -193,13 +209,17 @@ CASES: dict[Callable, list[Callable[[], Any]]] = {
         vendors={"items": [hostile_summary("vendor")], "total": 1, "offset": 0},
         incidents={"items": [{"id": 1, "severity": "sev1", "title": HOSTILE, "channel": "C0INC",
                               "acknowledged_by": None}], "total": 1, "offset": 0},
-        on_call=[(HOSTILE, "U0ON"), (HOSTILE, None)])],
+        on_call=[(HOSTILE, "U0ON"), (HOSTILE, None)]),
+        lambda: home.home_view(usage={"week": usage_samples.week(HOSTILE),
+                                      "alerts": usage_samples.open_alerts(HOSTILE)})],
     digest.digest_blocks: [lambda p=p: digest.digest_blocks(hostile_digest(p)) for p in (None, "U0ME")],
     digest.registry_digest: [lambda p=p: digest.registry_digest(hostile_digest(p)) for p in (None, "U0ME")]
-    + [lambda: digest.registry_digest({**hostile_digest(), "home_link": HOSTILE_URL})],
+    + [lambda: digest.registry_digest({**hostile_digest(), "home_link": HOSTILE_URL}),
+       lambda: digest.registry_digest({**hostile_digest(), "usage": usage_samples.week(HOSTILE)})],
     registry.summary_line: [lambda: registry.summary_line(hostile_summary())],
     registry.record_blocks: [lambda k=k: registry.record_blocks(hostile_record(k)) for k in ("usecase", "vendor")],
-    registry.record_message: [lambda k=k: registry.record_message(hostile_record(k)) for k in ("usecase", "vendor")],
+    registry.record_message: [lambda k=k: registry.record_message(hostile_record(k)) for k in ("usecase", "vendor")]
+    + [lambda: registry.record_message({**hostile_record("usecase"), "observed": usage_samples.observed(HOSTILE)})],
     registry.list_message: [lambda: registry.list_message("usecase", "stale", [hostile_summary()], 30,
                                                           offset=0, page_size=1)],
     registry.saved_message: [lambda: registry.saved_message(hostile_summary(), created=True),
@@ -239,6 +259,16 @@ CASES: dict[Callable, list[Callable[[], Any]]] = {
     audit.refused: [lambda: audit.refused(HOSTILE)],
     audit.verify_answer: [lambda ok=ok: audit.verify_answer(ok, HOSTILE, [HOSTILE, HOSTILE]) for ok in (True, False)],
     audit.checkpoint_answer: [lambda: audit.checkpoint_answer(3, HOSTILE, HOSTILE)],
+    # Telemetry names every model, provider, service and user id: anyone with an ingest token.
+    usage_blocks.model_label: [lambda: usage_blocks.model_label(HOSTILE, HOSTILE)],
+    usage_blocks.observed_blocks: [lambda: usage_blocks.observed_blocks(usage_samples.observed(HOSTILE, many=2))],
+    usage_blocks.summary_message: [lambda: usage_blocks.summary_message(usage_samples.summary(HOSTILE))],
+    usage_blocks.week_lines: [lambda: "\n".join(usage_blocks.week_lines(usage_samples.week(HOSTILE)))],
+    usage_blocks.digest_usage_blocks: [lambda: usage_blocks.digest_usage_blocks(usage_samples.week(HOSTILE))],
+    usage_blocks.home_usage_blocks: [lambda: usage_blocks.home_usage_blocks(
+        usage_samples.week(HOSTILE), usage_samples.open_alerts(HOSTILE))],
+    usage_alerts.usage_alert: [lambda s=s: usage_alerts.usage_alert(hostile_usage_alert(s))
+                               for s in ("open", "acknowledged", "incident")],
     # These take mrkdwn their caller phrased, user text in it escaped (ESCAPED) — the case
     # shows the builder keeps it dead and adds no live markup of its own.
     playbook.plain_answer: [lambda c=c: playbook.plain_answer(ESCAPED, title=HOSTILE, code=c) for c in (True, False)],
@@ -257,6 +287,7 @@ NO_USER_TEXT = {
     "help.not_available_message",  # the command, a catalogue word and a capability: all ours
     "faults.fault", "faults.database_unavailable",  # the request id only
     "values.number", "values.parts", "values.record_id",
+    "usage_alerts.alert_value", "usage_alerts.parse_alert_value",  # an alert id, for a button
     "audit.page_value", "audit.parse_page_value",  # a seq and the filter's canonical words, for a button
     "text.escape", "text.plain", "text.clip", "text.md", "text.code_sections", "text.link", "text.linkable",
     "text.mention", "text.channel", "text.usergroup",
