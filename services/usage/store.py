@@ -4,7 +4,7 @@ audit event saying who sent how many (the rows themselves are too many for the s
 from __future__ import annotations
 
 import dataclasses
-import uuid
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,7 +47,9 @@ def store(session: Session, observations: list[Observation], *, source: str, ing
         batch.append(keeping.row(observation, keep=usage.keep_for(observation.use_case),
                                  ingested_by=ingested_by, received_at=now))
     inserted = rows.insert_counting(session, UsageEvent, batch, "key")
-    result = Stored(batch=uuid.uuid4().hex[:16], accepted=inserted,
+    # Named by what it holds: the same events sent again are the same batch in the log.
+    batch_id = hashlib.sha256("\n".join(sorted(unique)).encode()).hexdigest()[:16]
+    result = Stored(batch=batch_id, accepted=inserted,
                     duplicates=len(observations) - inserted)
     if inserted or rejected:
         audit.append(session, at=now, actor=ingested_by, action="usage.ingested",

@@ -38,6 +38,8 @@ from services import approvals, registry, tokens
 from services.playbook import load_playbook
 from services.registry import digest
 from services.registry.revisit import stamp
+from services.usage import alerts as usage_alerts
+from services.usage.rules import Candidate
 from tests.conftest import migrated_database, own_database_url
 from tests.e2e.registry_support import form_state
 from tests.e2e.waiting import outbox_drained, until
@@ -315,6 +317,32 @@ def incident(severity: str = "sev2", state: str = "open",
     return seed
 
 
+def usage_alert(state: str = "open") -> Callable[[Coverage], Target]:
+    """A usage alert as the watcher raises it, its message delivered; then acknowledged by the
+    admin, or turned into an incident by them."""
+    def seed(world: Coverage) -> Target:
+        n, now = next(_serial), world.now()
+        model = f"coverage-model-{n}"
+        candidate = Candidate("undocumented_model", f"openai/{model}", now.astimezone(PB.tz).date().isoformat(),
+                              f"{model} (openai) was used, but no approved use case documents it.",
+                              {"events": 1, "first_seen": now.isoformat(), "last_seen": now.isoformat(),
+                               "services": ["coverage-bot"], "people": [], "models": [model],
+                               "providers": ["openai"], "use_cases": []})
+        with world.db.session() as s:
+            alert = usage_alerts.raise_alert(s, candidate, now=now, playbook=PB)
+            assert alert is not None and alert.id is not None
+            alert_id = alert.id
+        with world.db.session() as s:
+            if state == "acknowledged":
+                usage_alerts.acknowledge(s, alert_id=alert_id, user=PEOPLE["admin"], now=now, playbook=PB)
+            elif state == "incident":
+                usage_alerts.open_incident(s, alert_id=alert_id, user=PEOPLE["admin"], now=now,
+                                           playbook=LOADED, group_members=MEMBERS)
+        world.quiet()
+        return {"id": alert_id, "value": str(alert_id)}
+    return seed
+
+
 def _who(user: str) -> registry.Authority:
     return registry.Authority(user, GOVERNORS)
 
@@ -375,6 +403,13 @@ def audit_token(world: Coverage) -> Target:
         return {"name": name, "token": tokens.create(s, name=name, scopes="audit", now=world.now(), actor="operator")}
 
 
+def ingest_token(world: Coverage) -> Target:
+    """A stored API token with the scope `ingest`."""
+    name = f"coverage-{next(_serial)}"
+    with world.db.session() as s:
+        return {"name": name, "token": tokens.create(s, name=name, scopes="ingest", now=world.now(), actor="operator")}
+
+
 def checkpointed(world: Coverage) -> Target:
     """The log sealed up to now and checkpointed (by the admin, as `/ai-audit checkpoint` does),
     so a proof can be asked for; and a stored token with the scope `audit`."""
@@ -403,3 +438,37 @@ def changed_playbook(world: Coverage) -> Target:
 def broken_playbook(world: Coverage) -> Target:
     """A file the bot must refuse: the playbook in force stays."""
     return {"hash": world.write_playbook(BASE.replace("version: 1", "version: 7") + f"# {next(_serial)}\n")}
+
+
+# --- AI usage in ------------------------------------------------------------------------------
+
+AI_EVENT = {"id": "cov-1", "started_at": "2026-03-02T09:00:00Z", "model": "gpt-4o", "service": "cov-bot"}
+LITELLM_RECORD = {"id": "chatcmpl-cov", "call_type": "completion", "model": "gpt-4o",
+                  "custom_llm_provider": "openai", "startTime": 1772442000.0, "endTime": 1772442001.0}
+TRACE_ID, SPAN_ID = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174"
+OTLP_EXPORT = {"resourceSpans": [{"scopeSpans": [{"spans": [{
+    "traceId": TRACE_ID, "spanId": SPAN_ID, "name": "chat", "startTimeUnixNano": "1772442000000000000",
+    "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}}]}]}]}]}
+
+
+def post_usage(path: str, body: Any, *, token: str | None = "target",
+               status: int = 200) -> Callable[[Coverage, Target], None]:
+    def perform(world: Coverage, target: Target) -> None:
+        bearer = target["token"] if token == "target" else token
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        response = httpx.post(world.bot.url + path, json=body, headers=headers, timeout=30)
+        assert response.status_code == status, response.text
+    return perform
+
+
+def batch_of(*keys: str) -> Callable[[Coverage, Target], str]:
+    """The batch's id in the log: named by the events it stored (services/usage/store.py)."""
+    batch = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
+    return lambda world, target: batch
+
+
+def ingested(world: Coverage) -> Target:
+    """AI_EVENT already ingested, and the token that sent it."""
+    target = ingest_token(world)
+    post_usage("/api/v1/ai-events", {"events": [AI_EVENT]})(world, target)
+    return target
