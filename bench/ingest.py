@@ -201,6 +201,9 @@ def main() -> int:
                         help="Slack acks per measurement round (default 200)")
     parser.add_argument("--processes", type=bounded(0, 16), default=None,
                         help="the bot's INGEST_PROCESSES (default: the bot's own default)")
+    parser.add_argument("--no-watch", action="store_true",
+                        help="keep the usage watcher idle (USAGE_WATCH_INTERVAL very long), to see "
+                             "ingestion alone")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
@@ -221,6 +224,8 @@ def main() -> int:
                       PLAYBOOK_PATH=str(EXAMPLE_PLAYBOOK))
         for name in TEST_SPEEDUPS:
             env.pop(name, None)
+        if args.no_watch:
+            env["USAGE_WATCH_INTERVAL"] = "1000000"
         if args.processes is not None:
             env["INGEST_PROCESSES"] = str(args.processes)
         bot = BotProcess("serve", env, tmp)
