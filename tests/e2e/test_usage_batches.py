@@ -4,25 +4,21 @@ index and field with the good events kept, idempotency by the client's event id,
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy import select
 
 from models.usage import UsageEvent
-from services import tokens
+from tests.e2e.usage_support import made_tokens
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def ingest(bot_factory, db):  # noqa: ANN001, ANN201
-    with db.session() as s:
-        made = {scope: tokens.create(s, name=f"{scope}-token", scopes=scope, now=T0,
-                                     actor="cli:test") for scope in ("ingest", "audit")}
+    made = made_tokens(db, "ingest", "audit")
     return bot_factory(CLOCK_IN_WEB="false").start(), made
 
 
@@ -132,8 +128,7 @@ def test_the_playbook_attributes_services_and_says_how_content_is_kept(bot_facto
     playbook.write_text(EXAMPLE_PLAYBOOK.read_text() + (
         "\nusage:\n  services: {support-bot: UC-12, 'copy-*': UC-3}\n"
         "  content: {default: digest, use_cases: {UC-3: full}}\n"))
-    with db.session() as s:
-        token = tokens.create(s, name="ingest-token", scopes="ingest", now=T0, actor="cli:test")
+    token = made_tokens(db, "ingest")["ingest"]
     bot = bot_factory(CLOCK_IN_WEB="false", PLAYBOOK_PATH=str(playbook)).start()
     prompt = "Write to jo@example.com"
     body = {"events": [event(1, service="support-bot", input=prompt),
@@ -154,8 +149,7 @@ def test_the_playbook_attributes_services_and_says_how_content_is_kept(bot_facto
 
 
 def test_without_worker_processes_batches_are_read_on_threads(bot_factory, db) -> None:  # noqa: ANN001
-    with db.session() as s:
-        token = tokens.create(s, name="ingest-token", scopes="ingest", now=T0, actor="cli:test")
+    token = made_tokens(db, "ingest")["ingest"]
     bot = bot_factory(CLOCK_IN_WEB="false", INGEST_PROCESSES="0").start()
     url, auth = f"{bot.url}/api/v1/ai-events", {"Authorization": f"Bearer {token}"}
     first = httpx.post(url, json={"events": [event(1), event(2, model="")]}, headers=auth,
@@ -188,8 +182,7 @@ def test_concurrent_retries_of_one_batch_are_stored_once(ingest, db) -> None:  #
 
 
 def test_the_default_body_limit_is_twenty_mebibytes(bot_factory, db) -> None:  # noqa: ANN001
-    with db.session() as s:
-        token = tokens.create(s, name="ingest-token", scopes="ingest", now=T0, actor="cli:test")
+    token = made_tokens(db, "ingest")["ingest"]
     bot = bot_factory(CLOCK_IN_WEB="false").start()
     limit = 20 * 1024 * 1024
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

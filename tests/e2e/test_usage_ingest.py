@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter as JsonExporter
 from opentelemetry.exporter.otlp.common.http import Compression as JsonCompression
 from opentelemetry.exporter.otlp.proto.http import Compression
@@ -20,12 +21,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from sqlalchemy import func, select
 
-from google.rpc.status_pb2 import Status
 from models.audit import AuditEvent
 from models.usage import UsageEvent
-from services import tokens
+from tests.e2e.usage_support import made_tokens
 
-T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 MAX_BYTES = 64 * 1024
 PROMPT = "Summarise the ticket from jane.doe@example.com, card 4111 1111 1111 1111."
 
@@ -34,9 +33,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def ingest(bot_factory, db):  # noqa: ANN001, ANN201
-    with db.session() as s:
-        made = {scope: tokens.create(s, name=f"{scope}-token", scopes=scope, now=T0,
-                                     actor="cli:test") for scope in ("ingest", "gate")}
+    made = made_tokens(db, "ingest", "gate")
     bot = bot_factory(CLOCK_IN_WEB="false", INGEST_MAX_BYTES=str(MAX_BYTES)).start()
     return bot, made
 
