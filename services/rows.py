@@ -12,6 +12,12 @@ from sqlmodel import Session, SQLModel
 from services.audit_log import canonical
 
 
+def _insert(session: Session, model: type[SQLModel]) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING in this session's dialect."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
 def insert_unless_exists(session: Session, model: type[SQLModel], values: dict[str, Any],
                          unique: list[str]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING: True if this call inserted the row.
@@ -19,27 +25,10 @@ def insert_unless_exists(session: Session, model: type[SQLModel], values: dict[s
     A check-then-insert races between processes on PostgreSQL (both see nothing, one
     fails on the constraint and takes its whole transaction down); this never does.
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    stmt = (_insert(session, model).values(**values).on_conflict_do_nothing(index_elements=unique)
             .returning(literal_column("1")))
     # RETURNING, not rowcount: psycopg reports -1 for this statement under SQLAlchemy.
     return session.connection().execute(stmt).first() is not None
-
-
-
-def insert_new(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
-               unique: str) -> set[Any]:
-    """Bulk INSERT … ON CONFLICT DO NOTHING: the `unique` values of the rows this call inserted
-    (one multi-row statement; for thousands of rows where only the count matters,
-    `insert_counting` is several times faster on PostgreSQL)."""
-    if not rows:
-        return set()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    column = getattr(model, unique)
-    stmt = insert(model).on_conflict_do_nothing(index_elements=[unique]).returning(column)
-    return set(session.connection().execute(stmt, rows).scalars())
 
 
 def insert_counting(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
@@ -73,11 +62,10 @@ def insert_counting(session: Session, model: type[SQLModel], rows: list[dict[str
 
 def insert_new_keys(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
                     unique: list[str]) -> set[tuple[Any, ...]]:
-    """`insert_new` for a unique key of several columns: the key tuples this call inserted."""
+    """Bulk INSERT … ON CONFLICT DO NOTHING on a unique key of several columns: the key tuples
+    this call inserted (one multi-row statement)."""
     if not rows:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = [getattr(model, name) for name in unique]
-    stmt = insert(model).on_conflict_do_nothing(index_elements=unique).returning(*columns)
+    stmt = _insert(session, model).on_conflict_do_nothing(index_elements=unique).returning(*columns)
     return {tuple(row) for row in session.connection().execute(stmt, rows)}

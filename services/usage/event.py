@@ -7,12 +7,17 @@ counts of what was redacted (full text only where the playbook allows it).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 SOURCES = ("otlp", "litellm", "native")
 KEY_MAX = 200
 NAME_MAX = 200
+TOKENS_MAX = 2**31 - 1  # usage_event's token columns are 32-bit on PostgreSQL
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 class Rejected(ValueError):
@@ -23,6 +28,46 @@ class Rejected(ValueError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+# The checks every reader makes of a value it read, so that a name, a count, a cost or a time
+# is refused for the same reasons and in the same words whichever source sent it.
+
+
+def checked_name(value: Any, field: str, limit: int = NAME_MAX) -> str | None:
+    """A name (a model, a service, a person); None when absent or empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise Rejected(field, "expected a string")
+    text = str(value)
+    if len(text) > limit:
+        raise Rejected(field, f"{len(text)} characters long; at most {limit}")
+    if "\x00" in text:
+        raise Rejected(field, "contains a NUL character")
+    return text
+
+
+def checked_count(value: Any, field: str) -> int:
+    """A token count: a whole number (2.0 is one) that the column holds."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= TOKENS_MAX:
+        raise Rejected(field, f"expected a whole number from 0 to {TOKENS_MAX}")
+    return value
+
+
+def checked_cost(value: Any, field: str, expected: str = "a non-negative number") -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value < 0:
+        raise Rejected(field, f"expected {expected}")
+    return float(value)
+
+
+def checked_moment(moment: datetime, field: str) -> datetime:
+    if not EARLIEST <= moment < LATEST:
+        raise Rejected(field, f"{moment.isoformat()} is outside 2000–2099")
+    return moment
 
 
 @dataclass(frozen=True)

@@ -26,14 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.usage import content
-from services.usage.event import KEY_MAX, NAME_MAX, Observation, Rejected
+from services.usage.event import (KEY_MAX, NAME_MAX, TOKENS_MAX, Observation, Rejected,
+                                  checked_cost, checked_count, checked_moment, checked_name)
 
 MAX_RECORDS = 1000
 KEY_PREFIX = "litellm:"
 ID_MAX = KEY_MAX - len(KEY_PREFIX)
-TOKENS_MAX = 2**31 - 1  # usage_event's token columns are 32-bit on PostgreSQL
-_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _USE_CASE = re.compile(r"UC-[0-9]{1,6}")
 # Where a caller names its use case: request metadata keys (`metadata.requester_metadata`,
 # the `metadata` the client sent) and tag prefixes (`request_tags`: the request's
@@ -144,23 +142,10 @@ def _object(parent: dict[str, Any], name: str, path: str) -> dict[str, Any]:
     return value
 
 
-def _text_value(value: Any, path: str, limit: int = NAME_MAX) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise Rejected(path, "expected a string")
-    text = str(value)
-    if len(text) > limit:
-        raise Rejected(path, f"{len(text)} characters long; at most {limit}")
-    if "\x00" in text:
-        raise Rejected(path, "contains a NUL character")
-    return text
-
-
 def _name(*candidates: tuple[dict[str, Any], str, str]) -> str | None:
     """The first of (parent, key, path) that holds a value; validated as a name."""
     for parent, key, path in candidates:
-        found = _text_value(parent.get(key), path)
+        found = checked_name(parent.get(key), path)
         if found is not None:
             return found
     return None
@@ -178,30 +163,19 @@ def _moment(record: dict[str, Any], name: str) -> datetime | None:
         moment = datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
         raise Rejected(name, "not a time") from None
-    if not _EARLIEST <= moment < _LATEST:
-        raise Rejected(name, f"{moment.isoformat()} is outside 2000–2099")
-    return moment
+    return checked_moment(moment, name)
 
 
 def _count(record: dict[str, Any], name: str) -> int | None:
     value = record.get(name)
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= TOKENS_MAX:
-        raise Rejected(name, f"expected a whole number from 0 to {TOKENS_MAX}")
-    return value
+    return None if value is None else checked_count(value, name)
 
 
 def _cost(record: dict[str, Any]) -> float | None:
     value = record.get("response_cost")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or value < 0:
-        raise Rejected("response_cost", "expected a non-negative number of US dollars")
-    return float(value)
+    return checked_cost(value, "response_cost", "a non-negative number of US dollars")
 
 
 def _operation(call_type: str | None) -> str | None:
@@ -315,7 +289,7 @@ def observation(record: object) -> Observation:
         raise Rejected("id", "expected a string")
     if raw_id == "None":  # LiteLLM's str(None): the call had neither a response id nor a call id
         raise Rejected("id", "LiteLLM sent no id for this call (\"None\")")
-    call_id = _text_value(raw_id, "id", ID_MAX)
+    call_id = checked_name(raw_id, "id", ID_MAX)
     started = _moment(record, "startTime")
     if started is None:
         raise Rejected("startTime", "missing")
@@ -324,8 +298,8 @@ def observation(record: object) -> Observation:
         raise Rejected("endTime", "before startTime")
     metadata = _object(record, "metadata", "metadata")
     response = record.get("response")
-    call_type = _text_value(record.get("call_type"), "call_type")
-    model_group = _text_value(record.get("model_group"), "model_group")
+    call_type = checked_name(record.get("call_type"), "call_type")
+    model_group = checked_name(record.get("model_group"), "model_group")
     user = _name((metadata, "user_api_key_user_id", "metadata.user_api_key_user_id"),
                  (record, "end_user", "end_user"))
     team = _name((metadata, "user_api_key_team_alias", "metadata.user_api_key_team_alias"),

@@ -17,10 +17,9 @@ from pydantic import (AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Fie
                       StringConstraints, ValidationError)
 
 from services.usage import content
-from services.usage.event import KEY_MAX, NAME_MAX, Observation
+from services.usage.event import KEY_MAX, NAME_MAX, TOKENS_MAX, Observation
 
 MAX_EVENTS = 1000
-TOKENS_MAX = 2**31 - 1
 _PREFIX = "native:"
 
 # The published document (bot/openapi.yaml) states these same patterns, so what it calls valid

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,14 +27,12 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from services.usage import content
-from services.usage.event import NAME_MAX, Observation, Rejected
+from services.usage.event import (NAME_MAX, Observation, Rejected, checked_cost, checked_count,
+                                  checked_moment, checked_name)
 
 # Operations that call no model themselves: a span of one without a model is not a rejection.
 NOT_MODEL_CALLS = frozenset({"execute_tool", "invoke_agent", "create_agent"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-TOKENS_MAX = 2**31 - 1  # usage_event's token columns are 32-bit on PostgreSQL
 # Values shown beside an event (bounded like any name).
 SHOWN = ("server.address", "gen_ai.response.finish_reasons", "gen_ai.request.temperature")
 _PROMPT_EVENTS = frozenset({"gen_ai.system.message", "gen_ai.user.message", "gen_ai.tool.message",
@@ -131,18 +128,9 @@ def _attributes(pairs: Any) -> dict[str, AnyValue]:
 def _name(attrs: dict[str, AnyValue], *keys: str) -> str | None:
     for key in keys:
         if key in attrs:
-            value = value_of(attrs[key])
-            if value is None or value == "":
-                continue
-            if isinstance(value, bool) or not isinstance(value, str | int):
-                raise Rejected(f"attributes.{key}", "expected a string")
-            text = str(value)
-            if len(text) > NAME_MAX:
-                raise Rejected(f"attributes.{key}",
-                               f"{len(text)} characters long; at most {NAME_MAX}")
-            if "\x00" in text:
-                raise Rejected(f"attributes.{key}", "contains a NUL character")
-            return text
+            found = checked_name(value_of(attrs[key]), f"attributes.{key}")
+            if found is not None:
+                return found
     return None
 
 
@@ -151,24 +139,16 @@ def _count(attrs: dict[str, AnyValue], *keys: str) -> int | None:
         if key not in attrs:
             continue
         value = value_of(attrs[key])
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, str) and value.isdigit():  # some SDKs send counts as strings
             value = int(value)
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= TOKENS_MAX:
-            raise Rejected(f"attributes.{key}", f"expected a whole number from 0 to {TOKENS_MAX}")
-        return value
+        return checked_count(value, f"attributes.{key}")
     return None
 
 
 def _cost(attrs: dict[str, AnyValue]) -> float | None:
     if "gen_ai.usage.cost" not in attrs:
         return None
-    value = value_of(attrs["gen_ai.usage.cost"])
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or value < 0:
-        raise Rejected("attributes.gen_ai.usage.cost", "expected a non-negative number")
-    return float(value)
+    return checked_cost(value_of(attrs["gen_ai.usage.cost"]), "attributes.gen_ai.usage.cost")
 
 
 def _moment(nanos: int, name: str) -> datetime:
@@ -176,9 +156,7 @@ def _moment(nanos: int, name: str) -> datetime:
         moment = _EPOCH + timedelta(microseconds=nanos // 1000)
     except OverflowError:
         raise Rejected(name, "not a time") from None
-    if not _EARLIEST <= moment < _LATEST:
-        raise Rejected(name, f"{moment.isoformat()} is outside 2000–2099")
-    return moment
+    return checked_moment(moment, name)
 
 
 def _indexed(attrs: dict[str, AnyValue], prefix: str) -> str | None:
