@@ -20,6 +20,10 @@ from bot.digest_job import DigestJob
 from bot.db import Database, make_engine
 from bot.directory import GroupDirectory
 from bot.dispatcher import DispatchPolicy, Dispatcher
+from bot.github_checks import CheckRuns
+from bot.github_client import GitHubApp
+from bot.github_intake import JOB as GITHUB_JOB
+from bot.github_intake import GitHubIntake, IntakePolicy
 from bot.leader import Leadership
 from bot.people import People
 from bot.policy import PlaybookWatcher, RunningPlaybook
@@ -28,6 +32,7 @@ from bot.slack import web_client
 from bot.timer_runner import TimerRunner
 from bot.usage_job import RETENTION_EVERY, UsageRetentionJob, UsageWatchJob
 from services import approvals, inbound, outbox, registry, timers
+from services.pull_requests import deliveries
 from services.audit_log.keys import SigningKeyError
 
 log = logging.getLogger(__name__)
@@ -63,6 +68,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         directory=GroupDirectory(web_client(settings), ttl=settings.usergroup_cache_ttl),
         people=People(web_client(settings)),
     )
+    # Validated at start-up, like Slack's settings: all three GitHub settings or none.
+    services.extras["github"] = GitHubApp.from_settings(settings)
     try:
         services.extras["audit"] = AuditJob(services)
     except SigningKeyError as error:
@@ -127,6 +134,9 @@ def build_clockwork(services: Services) -> Clockwork:
             lease=s.outbox_lease,
         ),
     )
+    github: GitHubApp | None = services.extras.get("github")  # type: ignore[assignment]
+    if github is not None:
+        dispatcher.github = CheckRuns(github, now=services.clock.now, permalink=dispatcher.permalink)
     runner = TimerRunner(services.db, services.clock, owner=owner)
     for kind, handler in {**approvals.TIMER_HANDLERS, **escalation.TIMER_HANDLERS,
                           **registry.TIMER_HANDLERS}.items():
@@ -146,7 +156,11 @@ def build_clockwork(services: Services) -> Clockwork:
         periodic=[("weekly-digest", weekly_digest, s.timer_sweep_interval),
                   ("audit-seal", audit_job, s.audit_seal_interval),
                   ("usage-watch", UsageWatchJob(services), s.usage_watch_interval),
-                  ("usage-retention", UsageRetentionJob(services), RETENTION_EVERY)],
+                  ("usage-retention", UsageRetentionJob(services), RETENTION_EVERY),
+                  *([(GITHUB_JOB, GitHubIntake(services, github, owner=owner, policy=IntakePolicy(
+                      retry_base=s.outbox_retry_base, retry_cap=s.outbox_retry_cap,
+                      max_attempts=s.outbox_max_attempts)), s.timer_sweep_interval)]
+                    if github is not None else [])],
         on_start=[weekly_digest.prepare],
     )
     _wake_on_commit(services, clockwork)
@@ -162,12 +176,15 @@ def _wake_on_commit(services: Services, clockwork: Clockwork) -> None:
 
     def after_commit(session) -> None:  # noqa: ANN001
         owed = outbox.enqueued_in(session)
+        delivered = deliveries.recorded_in(session)
         due: datetime | None = timers.scheduled_in(session)
         loop = clockwork.loop
         if loop is None or loop.is_closed():
             return
         if owed:
             loop.call_soon_threadsafe(clockwork.dispatcher.wake, context=logs.job_context("clock-wake"))
+        if delivered:
+            loop.call_soon_threadsafe(clockwork.run_soon, GITHUB_JOB, context=logs.job_context("clock-wake"))
         if due is not None:
             loop.call_soon_threadsafe(clockwork.wake_timers_at, due,
                                       context=logs.job_context("clock-wake"))

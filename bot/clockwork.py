@@ -119,6 +119,13 @@ class Clockwork:
             self._dispatch_task = None
         await self.db.run(self.leadership.release)
 
+    def run_soon(self, name: str) -> None:
+        """Run periodic job `name` now rather than at its next interval (new work for it was
+        committed); a run already going on picks the work up itself."""
+        if self.scheduler is None or self.scheduler.get_job(name) is None:
+            return
+        self.scheduler.modify_job(name, next_run_time=datetime.now(UTC))
+
     def wake_timers_at(self, due: datetime) -> None:
         """A one-shot job at a known due time, so a timer fires on the dot, not at the sweep."""
         if self.scheduler is None:

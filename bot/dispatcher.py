@@ -25,6 +25,9 @@ from bot import logs, metrics
 from bot.clock import Clock
 from blocks.templates import TEMPLATES
 from bot.db import Database
+from bot.github_checks import CheckRuns
+from bot.github_checks import Permanent as GitHubPermanent
+from bot.github_checks import Retry as GitHubRetry
 from bot.slack_answers import UnexpectedAnswer, error_code, field
 from models.outbox import FAILED, OutboxMessage
 from services import outbox
@@ -85,6 +88,7 @@ class Dispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         templates: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = TEMPLATES,
+        github: CheckRuns | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -94,6 +98,7 @@ class Dispatcher:
         self._sleep = sleep
         self._monotonic = monotonic
         self.templates = templates
+        self.github = github  # check runs owed to GitHub share the outbox and its retries
         self._last_post: dict[str, float] = {}
         self._wake = asyncio.Event()
 
@@ -157,6 +162,9 @@ class Dispatcher:
 
     async def _deliver(self, msg: OutboxMessage) -> None:
         assert msg.id is not None
+        if msg.method.startswith("github."):
+            await self._deliver_to_github(msg)
+            return
         try:
             args = await self.db.run(self._resolve_args, msg)
             found = None
@@ -182,6 +190,50 @@ class Dispatcher:
             await self._record_failed(msg, str(exc), exc.audited)
         except _Retry as exc:
             await self._record_retry(msg, exc)
+
+    async def _deliver_to_github(self, msg: OutboxMessage) -> None:
+        if self.github is None:
+            # Owed before the App's settings were removed: kept until they are back.
+            await self._record_retry(msg, _Retry("the GitHub App is not configured", after=300.0,
+                                                 maybe_sent=False))
+            return
+
+        def parents() -> tuple[int | None, tuple[str, str] | None, bool]:
+            with self.db.session() as s:
+                run = outbox.parent_result(s, msg.update_of)
+                post = outbox.parent_result(s, msg.thread_of)
+            run_id = (run.result or {}).get("id") if run is not None else None
+            slack_post = (post.result_channel, post.result_ts) \
+                if post is not None and post.result_channel and post.result_ts else None
+            return run_id, slack_post, msg.update_of is not None and run_id is None
+
+        try:
+            run_id, slack_post, orphan = await self.db.run(parents)
+            if orphan:
+                raise _Permanent(f"depends on outbox message {msg.update_of}, which was not delivered")
+            try:
+                result = await self.github.deliver(msg.method, msg.payload, maybe_sent=msg.maybe_sent,
+                                                   run_id=run_id, slack_post=slack_post)
+            except GitHubRetry as exc:
+                raise _Retry(exc.reason, after=exc.after, maybe_sent=exc.maybe_sent) from exc
+            except GitHubPermanent as exc:
+                raise _Permanent(exc.reason) from exc
+            await self._record_sent(msg, {}, kept=result)
+        except _Permanent as exc:
+            await self._record_failed(msg, str(exc), exc.audited)
+        except _Retry as exc:
+            await self._record_retry(msg, exc)
+
+    async def permalink(self, channel: str, ts: str) -> str | None:
+        """The Slack link of a message (a check run's details link), or None if Slack cannot
+        say now: the run is still worth sending without it."""
+        try:
+            answer = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+            link = answer.get("permalink")
+            return link if isinstance(link, str) and link.startswith("https://") else None
+        except (SlackApiError, TimeoutError, aiohttp.ClientError, OSError) as exc:
+            log.warning("no permalink for %s/%s: %s", channel, ts, exc)
+            return None
 
     def _resolve_args(self, msg: OutboxMessage) -> dict[str, Any]:
         if msg.template is not None:
@@ -283,7 +335,8 @@ class Dispatcher:
                 return {"ok": True, "channel": channel, "ts": message["ts"]}
         return None
 
-    async def _record_sent(self, msg: OutboxMessage, response: dict[str, Any]) -> None:
+    async def _record_sent(self, msg: OutboxMessage, response: dict[str, Any],
+                           kept: dict[str, Any] | None = None) -> None:
         now = self.clock.now()
         channel = response.get("channel")
         if isinstance(channel, dict):  # conversations.* answer with the whole channel
@@ -294,7 +347,8 @@ class Dispatcher:
         ts = response.get("ts") or response.get("message_ts")
         channel = channel if isinstance(channel, str) else None
         ts = ts if isinstance(ts, str) else None
-        kept = {k: v for k, v in response.items() if k in ("channel", "ts", "view", "message_ts")}
+        if kept is None:
+            kept = {k: v for k, v in response.items() if k in ("channel", "ts", "view", "message_ts")}
 
         def record() -> None:
             with self.db.session() as s:

@@ -25,7 +25,13 @@ HOW_TO_OBTAIN = {
     "SLACK_APP_TOKEN": "create an app-level token (xapp-…) with the connections:write scope "
     "on your Slack app's Basic Information page (App-Level Tokens)",
     "API_TOKENS": "set it to name=token pairs, e.g. API_TOKENS=github=$(openssl rand -hex 32)",
+    "GITHUB_APP_ID": "copy the App ID from your GitHub App's General settings page",
+    "GITHUB_PRIVATE_KEY": "generate a private key on your GitHub App's General settings page "
+    "and give its PEM text or the path of the downloaded .pem file",
+    "GITHUB_WEBHOOK_SECRET": "set the same secret as your GitHub App's Webhook secret "
+    "(General settings), e.g. $(openssl rand -hex 32)",
 }
+GITHUB_SETTINGS = ("GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET")
 
 
 MIN_API_TOKEN_LENGTH = 16
@@ -131,6 +137,55 @@ class Settings(BaseSettings):
     # Worker processes that read and store batches, so that work never holds the interpreter
     # lock Slack's acknowledgements need; 0 reads them on the database's threads instead.
     ingest_processes: int = Field(default=1, ge=0, le=16)
+
+    # The GitHub App (pull requests get a check run only a human sign-off turns green): all
+    # three or none; GITHUB_API_URL points at GitHub Enterprise Server's /api/v3 (or a fake).
+    github_app_id: int | None = Field(default=None, ge=1)
+    github_private_key: SecretStr | None = None
+    github_webhook_secret: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_api_timeout: float = Field(default=10.0, gt=0)
+
+    @field_validator("github_api_url")
+    @classmethod
+    def _github_url_shape(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://api.github.com")
+        return v.rstrip("/")
+
+    @field_validator("github_webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and len(v.get_secret_value()) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(f"shorter than {MIN_API_TOKEN_LENGTH} characters: anyone could guess it")
+        return v
+
+    @property
+    def github_enabled(self) -> bool:
+        return any(getattr(self, name.lower()) is not None for name in GITHUB_SETTINGS)
+
+    def github_private_key_pem(self) -> str:
+        """The App's private key as PEM text, read from the file when the setting is a path;
+        SettingsError (one line) when it is not an RSA private key."""
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        self.require(*GITHUB_SETTINGS)
+        value = self.secret("GITHUB_PRIVATE_KEY").strip()
+        if not value.startswith("-----BEGIN"):
+            path = Path(value).expanduser()
+            try:
+                value = path.read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"GITHUB_PRIVATE_KEY is not valid: neither PEM text nor a "
+                                    f"readable file ({exc.strerror}: {path})") from None
+        try:
+            key = load_pem_private_key(value.encode(), password=None)
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(f"GITHUB_PRIVATE_KEY is not valid: not a PEM private key ({exc})") from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise SettingsError("GITHUB_PRIVATE_KEY is not valid: GitHub App keys are RSA keys")
+        return value
 
     @field_validator("audit_checkpoint_interval", "audit_witness_interval", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from bot import api_usage, logs, metrics, slack_endpoint
 from bot.api import api_routes
 from bot.bootstrap import Services, background
+from bot.github_webhook import GitHubWebhook
 from bot.redelivery import Redelivery
 from bot.slack_endpoint import SlackEndpoint
 
@@ -72,6 +73,14 @@ def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool)
     # As often as the clock sweeps for due timers: the same kind of safety net.
     redelivery = Redelivery(services, endpoint.replay, interval=services.settings.timer_sweep_interval)
 
+    if services.extras.get("github") is not None:
+        github_webhook = GitHubWebhook(services, services.settings.secret("GITHUB_WEBHOOK_SECRET")).handle
+    else:
+        async def github_webhook(_: Request) -> Response:
+            return JSONResponse({"ok": False, "error": "the GitHub App is not configured: set "
+                                 "GITHUB_APP_ID, GITHUB_PRIVATE_KEY and GITHUB_WEBHOOK_SECRET"},
+                                status_code=404)
+
     async def healthz(_: Request) -> Response:
         return JSONResponse({"ok": True})
 
@@ -108,6 +117,7 @@ def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool)
     app = Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/github/webhook", github_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

@@ -3,6 +3,7 @@
 from models.api_token import ApiToken
 from models.approval import ApprovalRequest, ApprovalVote, ChecklistConfirmation
 from models.audit import AuditCheckpoint, AuditEvent, AuditLogState
+from models.github import GitHubDelivery, PullRequestCheck
 from models.inbound import InboundDelivery
 from models.incident import Incident, IncidentPage, OncallOverride
 from models.outbox import OutboxMessage
@@ -27,11 +28,13 @@ __all__ = [
     "ChecklistConfirmation",
     "DigestRun",
     "DigestSubscriber",
+    "GitHubDelivery",
     "InboundDelivery",
     "Incident",
     "IncidentPage",
     "OncallOverride",
     "OutboxMessage",
+    "PullRequestCheck",
     "RecordChange",
     "Timer",
     "UsageAlert",

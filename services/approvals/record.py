@@ -67,8 +67,13 @@ def post(session: Session, request: ApprovalRequest, view: dict[str, Any], *, no
 
 def update_message(session: Session, request: ApprovalRequest, view: dict[str, Any], *,
                    suffix: str, now: datetime) -> None:
+    """Every state change redraws the request message, and the check run of the pull request
+    it is for (if any) follows in the same transaction."""
+    from services.pull_requests import checks  # it builds on approvals: imported when used
+
     outbox.enqueue(session, key=key(request, suffix), method="chat.update", channel=request.channel,
                    template=T_REQUEST, payload=view, update_of=request.message_key, now=now)
+    checks.request_changed(session, request, view, suffix=suffix, now=now)
 
 
 def thread_reply(session: Session, request: ApprovalRequest, view: dict[str, Any], *, suffix: str,

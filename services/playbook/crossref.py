@@ -42,6 +42,7 @@ def check_references(pb: Playbook) -> list[Problem]:
         *_overrides(pb),
         *_documentation(pb),
         *_usage(pb),
+        *_github(pb),
     ]
 
 
@@ -181,3 +182,11 @@ def _usage(pb: Playbook) -> Iterator[Problem]:
         if not grant.groups and not grant.services:
             yield Problem(("usage", "allow", g), "a grant naming neither groups nor services",
                           "groups, services or both: whom the grant is for")
+
+
+def _github(pb: Playbook) -> Iterator[Problem]:
+    if pb.github is None:
+        return
+    kinds = list(pb.approvals)
+    if pb.github.kind not in pb.approvals:
+        yield Problem(("github", "kind"), f"'{pb.github.kind}'", _named("approval kind", kinds, pb.github.kind))

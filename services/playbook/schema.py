@@ -594,6 +594,101 @@ class Usage(Frozen):
         return self.people.get(user, user) if user is not None else None
 
 
+# --- pull requests on GitHub -------------------------------------------------------------------
+
+# The playbook's `github:` section: which pull requests the Countersign GitHub App asks sign-off
+# for, under which rule, and who their authors are in Slack.
+#
+#     github:
+#       repositories: ["acme/*"]         # which repositories (owner/name patterns; default all)
+#       kind: code                       # the approval kind asked for (an `approvals` kind)
+#       audience: internal               # its audience (default internal)
+#       all_pull_requests: ["acme/assistant"]   # repositories where every PR needs sign-off
+#                                        # (true: all of them; default none)
+#       markers:                         # what makes a pull request AI-made, beside the built-in
+#         accounts: [209825114, "my-agent[bot]"]  # authors: numeric account ids or logins
+#         trailers: ["*@agents.acme.example*"]    # Co-authored-by values (patterns, any case)
+#         body: ["Drafted by Acme Agent"]         # text in the pull request's description
+#         labels: [ai-generated]                  # labels a team adds
+#         built_in: true                 # also the markers of today's AI agents (default)
+#       dismiss_on_push: true            # a push dismisses approvals of earlier commits (default)
+#       drafts_wait: true                # a draft waits for ready-for-review (default)
+#       people: {octocat: U01AAA, "583231": U01BBB}   # GitHub logins or account ids → Slack users
+#
+# A pull request author mapped to a Slack user is the request's requester, so the playbook's
+# self-approval rule applies to them; an unmapped author is shown by login.
+
+RepoPattern = Annotated[str, BeforeValidator(_pattern(
+    "repository", re.compile(r"^[A-Za-z0-9_.*?\[\]-]+/[A-Za-z0-9_.*?\[\]-]+$|^\*$"),
+    "an owner/name pattern like acme/* or acme/api"))]
+
+
+def _account(value: Any) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?", value):
+        return value
+    invalid("account", "a GitHub account: its numeric id (preferred: it never changes) or its login")
+
+
+Account = Annotated[int | str, BeforeValidator(_account)]
+
+
+def _person_key(value: Any) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    _account(text if not (isinstance(text, str) and text.isdigit()) else int(text))
+    return text
+
+
+def _all_pull_requests(value: Any) -> Any:
+    if value is True:
+        return ("*",)
+    if value is False:
+        return ()
+    return value
+
+
+class Markers(Frozen):
+    accounts: tuple[Account, ...] = Field((), description="authors whose pull requests are AI-made")
+    trailers: tuple[Pattern, ...] = Field((), description="Co-authored-by values (patterns, any case)")
+    body: tuple[Annotated[str, Field(min_length=3, max_length=200)], ...] = Field(
+        (), description="text that marks a pull request's description")
+    labels: tuple[Annotated[str, Field(min_length=1, max_length=50)], ...] = Field(
+        (), description="labels that mark a pull request")
+    built_in: StrictBool = Field(True, description="also the markers of today's AI coding agents")
+
+
+class GitHub(Frozen):
+    repositories: tuple[RepoPattern, ...] = Field(("*",), description="owner/name patterns")
+    kind: Slug = Field(description="the approval kind pull requests are signed off under")
+    audience: Audience = "internal"
+    all_pull_requests: Annotated[tuple[RepoPattern, ...], BeforeValidator(_all_pull_requests)] = \
+        Field((), description="repositories where every pull request needs sign-off")
+    markers: Markers = Field(default_factory=Markers)
+    dismiss_on_push: StrictBool = True
+    drafts_wait: StrictBool = True
+    people: dict[Annotated[str, BeforeValidator(_person_key)], UserId] = Field(
+        default_factory=dict, description="GitHub login or account id → Slack user ID")
+
+    def covers(self, repository: str) -> bool:
+        return _repo_matches(self.repositories, repository)
+
+    def every_pull_request(self, repository: str) -> bool:
+        return _repo_matches(self.all_pull_requests, repository)
+
+    def slack_user(self, account_id: int | None, login: str | None) -> str | None:
+        """The author's Slack user: by account id first (a login can be renamed and reused)."""
+        if account_id is not None and str(account_id) in self.people:
+            return self.people[str(account_id)]
+        return self.people.get(login) if login else None
+
+
+def _repo_matches(patterns: tuple[str, ...], repository: str) -> bool:
+    # GitHub treats owner and repository names case-insensitively.
+    name = repository.lower()
+    return any(p == "*" or fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
+
+
 # --- the playbook ------------------------------------------------------------------------------
 
 
@@ -611,6 +706,7 @@ class Playbook(Frozen):
     escalation: Escalation = Field(default_factory=Escalation)
     documentation: Documentation = Field(default_factory=Documentation)
     usage: Usage = Field(default_factory=lambda: Usage())
+    github: GitHub | None = Field(None, description="pull requests the GitHub App asks sign-off for")
 
     @field_validator("admins")
     @classmethod
