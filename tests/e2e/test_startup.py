@@ -57,3 +57,22 @@ def test_dotenv_in_the_working_directory_is_honoured(tmp_path):
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxp-wrong-kind\n")
     result = run_cli(["serve"], env, tmp_path)
     assert "SLACK_BOT_TOKEN is not valid" in result.stderr
+
+
+GITHUB = {"GITHUB_APP_ID": "4242", "GITHUB_WEBHOOK_SECRET": "github-secret-0123456789",
+          "GITHUB_PRIVATE_KEY": "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----"}
+
+
+@pytest.mark.parametrize("settings,words", [
+    ({"GITHUB_APP_ID": "4242"}, "GITHUB_PRIVATE_KEY is not set: generate a private key"),
+    (GITHUB | {"GITHUB_WEBHOOK_SECRET": "short"}, "GITHUB_WEBHOOK_SECRET is not valid"),
+    (GITHUB, "GITHUB_PRIVATE_KEY is not valid: not a PEM private key"),
+    (GITHUB | {"GITHUB_PRIVATE_KEY": "/nowhere/app.pem"}, "GITHUB_PRIVATE_KEY is not valid: neither PEM text nor a readable file"),
+    (GITHUB | {"GITHUB_APP_ID": "abc"}, "GITHUB_APP_ID is not valid"),
+])
+def test_github_app_settings_are_checked_at_start_up(tmp_path, settings, words):
+    result = run_cli(["serve"], bot_env(**BASE) | settings, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

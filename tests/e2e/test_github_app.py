@@ -1,0 +1,214 @@
+"""The GitHub App end to end: octokit's example deliveries, signed as GitHub signs them, reach
+the real server; sign-off happens in the fake Slack; the check run reaches the fake GitHub."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from blocks.approvals import APPROVE, REJECT
+from models.approval import ApprovalRequest
+from models.github import GitHubDelivery, PullRequestCheck
+from tests.e2e.approvals_support import (APPROVALS, click, current, last_response, request_message,
+                                         text_of, thread_replies, wait_message)
+from tests.e2e.waiting import until
+from tests.harness import github_hooks
+from tests.harness.fake_github import FakeGitHub, GitHubFault, commit
+from tests.harness.server import SIGNING_SECRET
+from tests.harness.signing import SignedSlackClient
+
+pytestmark = pytest.mark.e2e
+
+PLAYBOOK = Path(__file__).parent / "playbooks" / "github.yaml"
+SECRET = "github-webhook-secret-0123456789"
+INSTALLATION = 31337
+OWNER, REPO, NUMBER = "Codertocat", "Hello-World", 2
+URL = f"https://github.com/{OWNER}/{REPO}/pull/{NUMBER}"
+HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+CLAUDE = "Add retries\n\nCo-authored-by: Claude <noreply@anthropic.com>\n"
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    fake.add_installation(INSTALLATION)
+    fake.start()
+    yield fake
+    fake.stop()
+    assert fake.violations() == [], "\n".join(fake.violations())
+
+
+@pytest.fixture
+def github_bot(bot_factory, fake_github):
+    return bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), GITHUB_APP_ID=str(fake_github.app_id),
+                       GITHUB_PRIVATE_KEY=fake_github.private_key_pem, GITHUB_WEBHOOK_SECRET=SECRET,
+                       GITHUB_API_URL=fake_github.base_url, GITHUB_API_TIMEOUT="2").start()
+
+
+@pytest.fixture
+def slack(github_bot, fake_slack):
+    with SignedSlackClient(github_bot.url, SIGNING_SECRET, fake=fake_slack) as client:
+        yield client
+
+
+def deliver(bot, event: str, payload: dict, *, delivery_id: str | None = None,
+            secret: str = SECRET) -> httpx.Response:
+    body, headers = github_hooks.delivery(event, payload, secret=secret, delivery_id=delivery_id)
+    return httpx.post(f"{bot.url}/github/webhook", content=body, headers=headers, timeout=10)
+
+
+def opened(head: str = HEAD, *, commits: list[str] = (CLAUDE,), fake: FakeGitHub, **changes) -> dict:
+    fake.add_pull(OWNER, REPO, NUMBER, commits=[
+        commit(head if i == len(commits) - 1 else f"{i:040x}", message)
+        for i, message in enumerate(commits)])
+    return github_hooks.pull_request_event("opened", installation_id=INSTALLATION, head_sha=head,
+                                           **changes)
+
+
+def runs(fake: FakeGitHub, head: str) -> list[dict]:
+    return fake.check_runs(OWNER, REPO, head)
+
+
+def test_an_ai_pull_request_is_signed_off_in_slack_and_its_check_turns_green(
+        github_bot, slack, fake_slack, fake_github, db):
+    answer = deliver(github_bot, "pull_request", opened(fake=fake_github))
+    assert answer.status_code == 202 and answer.json()["duplicate"] is False
+    message = request_message(fake_slack)
+    text = text_of(message)
+    assert f"{OWNER}/{REPO}#{NUMBER}" in text and URL in text
+    # Text from GitHub is data: shown escaped, never as markup.
+    assert "Co-authored-by: Claude &lt;noreply@anthropic.com&gt;" in text and "by Codertocat" in text
+    run = fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    assert run["name"] == "Countersign sign-off"
+    assert run["output"]["summary"] == "waiting for 2 of 2 approvals (reviewers)"
+    assert run["details_url"].startswith("https://") and message["ts"].replace(".", "") in run["details_url"]
+
+    # The author is reviewer U0REV1 in Slack: a reviewer, but never of their own pull request.
+    click(slack, APPROVE, message, "U0REV1")
+    assert "own request" in last_response(fake_slack, 1)["text"]
+    click(slack, APPROVE, message, "U0REV2")
+    wait_message(fake_slack, message["ts"], "1 of 2 approvals")
+    fake_github.wait_for(lambda f: runs(f, HEAD)[-1]["output"]["summary"]
+                         == "waiting for 1 of 2 approvals (reviewers)", description="1 of 2")
+    click(slack, APPROVE, current(fake_slack, message["ts"]), "U0REV3")
+    done = fake_github.wait_for_check(OWNER, REPO, HEAD, conclusion="success")
+    assert done["status"] == "completed" and "U0REV2" in done["output"]["summary"] \
+        and "U0REV3" in done["output"]["summary"] and "Playbook version" in done["output"]["summary"]
+    assert len(runs(fake_github, HEAD)) == 1, "one check run per head commit"
+
+
+def test_a_push_makes_a_new_check_on_the_new_head_and_dismisses_the_approvals(
+        github_bot, slack, fake_slack, fake_github):
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    message = request_message(fake_slack)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    click(slack, APPROVE, message, "U0REV2")
+    fake_github.wait_for(lambda f: runs(f, HEAD)[-1]["output"]["summary"].startswith("waiting for 1"),
+                         description="the first approval on the check")
+    new_head = "f" * 40
+    fake_github.set_commits(OWNER, REPO, NUMBER, [commit(HEAD, CLAUDE), commit(new_head, "Address review")])
+    pushed = github_hooks.pull_request_event("synchronize", installation_id=INSTALLATION, head_sha=new_head)
+    assert deliver(github_bot, "pull_request", pushed).status_code == 202
+    run = fake_github.wait_for_check(OWNER, REPO, new_head, status="in_progress")
+    assert run["output"]["summary"] == "waiting for 2 of 2 approvals (reviewers)"
+    wait_message(fake_slack, message["ts"], "0 of 2 approvals")
+    assert "dismissed" in text_of(current(fake_slack, message["ts"])).lower() or \
+        any("f" * 7 in text_of(r) for r in thread_replies(fake_slack, message))
+
+
+def test_a_rejection_fails_the_check_with_its_reason(github_bot, slack, fake_slack, fake_github):
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    message = request_message(fake_slack)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    click(slack, REJECT, message, "U0REV2")
+    fake_slack.wait_for("views.open")
+    view_id = fake_slack.last_opened_view_id("approval_reason")
+    slack.view_submission("approval_reason", {"reason": {"value": {
+        "type": "plain_text_input", "value": "Logs a customer email"}}}, user_id="U0REV2", view_id=view_id)
+    run = fake_github.wait_for_check(OWNER, REPO, HEAD, conclusion="failure")
+    assert "Logs a customer email" in run["output"]["summary"] and "U0REV2" in run["output"]["summary"]
+
+
+def test_a_pull_request_without_markers_gets_a_passing_check_and_no_request(
+        github_bot, fake_slack, fake_github, db):
+    deliver(github_bot, "pull_request", opened(commits=["Fix a typo"], fake=fake_github))
+    run = fake_github.wait_for_check(OWNER, REPO, HEAD, conclusion="success")
+    assert run["output"]["title"] == "No AI markers found"
+    assert [a["identifier"] for a in run.get("actions") or []] == ["request_signoff"]
+    with db.session() as s:
+        assert s.exec(select(ApprovalRequest)).all() == []
+    assert not [c for c in fake_slack.calls_to("chat.postMessage") if c.args.get("channel") == APPROVALS]
+
+
+def test_a_label_the_team_adds_marks_the_pull_request(github_bot, fake_slack, fake_github):
+    payload = opened(commits=["Plain commit"], fake=fake_github, labels=["ai-generated"])
+    deliver(github_bot, "pull_request", payload)
+    message = request_message(fake_slack)
+    assert "label ai-generated" in text_of(message)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+
+
+@pytest.mark.parametrize("forge", ["missing", "wrong secret", "tampered body", "stale secret"])
+def test_unsigned_or_forged_deliveries_are_refused_and_nothing_is_kept(github_bot, fake_github, db, forge):
+    payload = opened(fake=fake_github)
+    body, headers = github_hooks.delivery("pull_request", payload, secret=SECRET)
+    if forge == "missing":
+        del headers["X-Hub-Signature-256"]
+    elif forge == "wrong secret":
+        headers["X-Hub-Signature-256"] = github_hooks.sign(body, "not-the-secret-at-all")
+    elif forge == "tampered body":
+        body = body.replace(b'"opened"', b'"closed"', 1)
+    else:  # signed with the secret before it was rotated
+        headers["X-Hub-Signature-256"] = github_hooks.sign(body, SECRET + "-old")
+    answer = httpx.post(f"{github_bot.url}/github/webhook", content=body, headers=headers, timeout=10)
+    assert answer.status_code == 401
+    with db.session() as s:
+        assert s.exec(select(GitHubDelivery)).all() == []
+
+
+def test_ping_is_answered_and_unknown_events_are_ignored(github_bot, db):
+    ping = github_hooks.example("ping", "payload.json")
+    body, headers = github_hooks.delivery("ping", ping, secret=SECRET)
+    assert httpx.post(f"{github_bot.url}/github/webhook", content=body, headers=headers).status_code == 200
+    body, headers = github_hooks.delivery("star", {"action": "created"}, secret=SECRET,
+                                          validate_payload=False)
+    answer = httpx.post(f"{github_bot.url}/github/webhook", content=body, headers=headers)
+    assert answer.status_code == 202 and "star" in answer.json()["ignored"]
+    with db.session() as s:
+        assert s.exec(select(GitHubDelivery)).all() == []
+
+
+def test_a_redelivery_is_taken_once(github_bot, fake_slack, fake_github, db):
+    payload = opened(fake=fake_github)
+    delivery_id = str(uuid.uuid4())
+    assert deliver(github_bot, "pull_request", payload, delivery_id=delivery_id).json()["duplicate"] is False
+    assert deliver(github_bot, "pull_request", payload, delivery_id=delivery_id).json()["duplicate"] is True
+    request_message(fake_slack)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    with db.session() as s:
+        assert len(s.exec(select(ApprovalRequest)).all()) == 1
+        until(lambda: s.exec(select(GitHubDelivery)).one().status == "done", timeout=10,
+              what="the delivery settled")
+
+
+def test_github_down_delays_the_check_and_loses_nothing(github_bot, fake_slack, fake_github, db):
+    fake_github.inject_always("checks.create", GitHubFault.server_error(502))
+    fake_github.inject_always("pulls.list_commits", GitHubFault.server_error(503))
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    # Reading the commits fails, again and again: the delivery waits, kept.
+    fake_github.wait_for("pulls.list_commits", count=3)
+    fake_github.clear_faults()
+    fake_github.inject_always("checks.create", GitHubFault.server_error(502))
+    request_message(fake_slack)
+    fake_github.wait_for("checks.create", count=3)
+    assert runs(fake_github, HEAD) == []
+    fake_github.clear_faults()
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    with db.session() as s:
+        until(lambda: s.exec(select(PullRequestCheck)).all(), timeout=10, what="the check row")
+    assert len(runs(fake_github, HEAD)) == 1
