@@ -28,6 +28,7 @@ from bot.dispatcher import Dispatcher
 from bot.leader import Leadership
 from bot.timer_runner import TimerRunner
 from services import inbound, outbox, timers
+from services.pull_requests import deliveries as github_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +208,12 @@ class Clockwork:
             return
         cutoff = self.clock.now() - inbound.RETENTION
 
-        def prune() -> int:
-            with self.db.session() as s:
-                return inbound.forget_older_than(s, cutoff=cutoff)
+        github_cutoff = self.clock.now() - github_deliveries.RETENTION
 
-        removed = await self.db.run(prune)
-        log.info("forgot %d old Slack delivery ids", removed)
+        def prune() -> tuple[int, int]:
+            with self.db.session() as s:
+                return (inbound.forget_older_than(s, cutoff=cutoff),
+                        github_deliveries.forget_older_than(s, cutoff=github_cutoff))
+
+        removed, github = await self.db.run(prune)
+        log.info("forgot %d old Slack delivery ids and %d settled GitHub deliveries", removed, github)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
 
 from bot.github_client import GitHubApp
@@ -86,17 +87,26 @@ class CheckRuns:
                     raise Permanent("the check run it updates was never created")
                 data = body(payload, details_url=details_url, now=self.now(), create=False)
                 return {"id": await self.app.update_check(installation, owner, repo, run_id, data)}
-        except RateLimitExceeded as exc:
-            raise Retry(f"GitHub rate limit (HTTP {exc.response.status_code})",
-                        after=exc.retry_after.total_seconds(), maybe_sent=False) from exc
         except RequestFailed as exc:
-            status = exc.response.status_code
-            if status >= 500:
-                raise Retry(f"GitHub HTTP {status}", after=None, maybe_sent=True) from exc
-            if status in (401, 403, 429):
-                # A token revoked or expired early, or a limit without a header: try later.
-                raise Retry(f"GitHub HTTP {status}", after=None, maybe_sent=False) from exc
-            raise Permanent(f"GitHub refused the call: HTTP {status}") from exc
+            self.app.refused(installation, exc)
+            raise self._verdict(exc) from exc
         except (RequestTimeout, RequestError, httpx.HTTPError, OSError) as exc:
             raise Retry(f"GitHub unreachable: {type(exc).__name__}", after=None, maybe_sent=True) from exc
+        except ValidationError as exc:  # githubkit checks our body before sending it
+            raise Permanent(f"the check run body is not what GitHub takes: {exc.errors()[0]['msg']}") from exc
+        except ValueError as exc:  # an answer without the run's id: it may exist; look first
+            raise Retry(str(exc), after=None, maybe_sent=True) from exc
         raise Permanent(f"no GitHub method {method}")
+
+    @staticmethod
+    def _verdict(exc: RequestFailed) -> Exception:
+        if isinstance(exc, RateLimitExceeded):
+            return Retry(f"GitHub rate limit (HTTP {exc.response.status_code})",
+                         after=exc.retry_after.total_seconds(), maybe_sent=False)
+        status = exc.response.status_code
+        if status >= 500:
+            return Retry(f"GitHub HTTP {status}", after=None, maybe_sent=True)
+        if status in (401, 403, 429):
+            # A token revoked or expired early, or a limit without a header: try later.
+            return Retry(f"GitHub HTTP {status}", after=None, maybe_sent=False)
+        return Permanent(f"GitHub refused the call: HTTP {status}")

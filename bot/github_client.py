@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from githubkit import AppAuthStrategy, GitHub
-from githubkit.utils import UNSET
-from githubkit.versions.latest.models import Commit as ApiCommit
+from githubkit import AppInstallationAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+from githubkit.exception import RequestFailed
 
+from bot.github_payloads import COMMITS, Pull, pull_request_of
 from bot.settings import Settings
 from services.pull_requests.markers import Commit, PullRequest
 
@@ -25,8 +26,9 @@ USER_AGENT = "Countersign"
 class GitHubApp:
     def __init__(self, *, app_id: int, private_key: str, base_url: str, timeout: float) -> None:
         self.app_id = app_id
-        self.app = GitHub(AppAuthStrategy(str(app_id), private_key), base_url=base_url,
-                          timeout=timeout, auto_retry=False, http_cache=False, user_agent=USER_AGENT)
+        self._key = private_key
+        self._base_url = base_url
+        self._timeout = timeout
         self._installations: dict[int, GitHub[Any]] = {}
 
     @classmethod
@@ -40,16 +42,26 @@ class GitHubApp:
                    base_url=settings.github_api_url, timeout=settings.github_api_timeout)
 
     def installation(self, installation_id: int) -> GitHub[Any]:
+        """The installation's client. Each has a token cache of its own, so a token GitHub
+        refused (revoked, or the App's key rotated) can be dropped alone (`refused`)."""
         client = self._installations.get(installation_id)
         if client is None:
-            auth = self.app.auth.as_installation(installation_id)  # type: ignore[attr-defined]
-            client = self._installations[installation_id] = self.app.with_auth(auth)
+            client = self._installations[installation_id] = GitHub(
+                AppInstallationAuthStrategy(str(self.app_id), self._key, installation_id),
+                base_url=self._base_url, timeout=self._timeout, auto_retry=False,
+                http_cache=False, user_agent=USER_AGENT, cache_strategy=MemCacheStrategy())
         return client
+
+    def refused(self, installation_id: int, exc: Exception) -> None:
+        """githubkit keeps using a cached token GitHub answers 401 to until it expires: forget
+        it, and the next call asks for a new one."""
+        if isinstance(exc, RequestFailed) and exc.response.status_code == 401:
+            self._installations.pop(installation_id, None)
 
     async def pull_request(self, installation_id: int, repository: str, number: int) -> PullRequest:
         owner, repo = repository.split("/", 1)
         response = await self.installation(installation_id).rest.pulls.async_get(owner, repo, number)
-        return pull_request_of(response.parsed_data, repository)
+        return pull_request_of(Pull.model_validate(response.json()), repository)
 
     async def commits(self, installation_id: int, repository: str, number: int) -> list[Commit]:
         owner, repo = repository.split("/", 1)
@@ -58,8 +70,8 @@ class GitHubApp:
         for page in range(1, _PAGES + 1):
             response = await client.rest.pulls.async_list_commits(owner, repo, number,
                                                                   per_page=_PAGE, page=page)
-            batch = response.parsed_data
-            found.extend(commit_of(c) for c in batch)
+            batch = COMMITS.validate_python(response.json())
+            found.extend(c.as_commit() for c in batch)
             if len(batch) < _PAGE:
                 break
         return found
@@ -68,13 +80,13 @@ class GitHubApp:
                            body: dict[str, Any]) -> int:
         response = await self.installation(installation_id).rest.checks.async_create(
             owner, repo, data=body)  # type: ignore[arg-type]
-        return response.parsed_data.id
+        return _run_id(response.json())
 
     async def update_check(self, installation_id: int, owner: str, repo: str, check_run_id: int,
                            body: dict[str, Any]) -> int:
         response = await self.installation(installation_id).rest.checks.async_update(
             owner, repo, check_run_id, data=body)  # type: ignore[arg-type]
-        return response.parsed_data.id
+        return _run_id(response.json())
 
     async def find_check(self, installation_id: int, owner: str, repo: str, head_sha: str, *,
                          name: str, external_id: str) -> int | None:
@@ -82,32 +94,16 @@ class GitHubApp:
         attempt to create it reached GitHub after all."""
         response = await self.installation(installation_id).rest.checks.async_list_for_ref(
             owner, repo, head_sha, check_name=name, app_id=self.app_id, filter_="all")
-        for run in response.parsed_data.check_runs:
-            if run.external_id == external_id:
-                return run.id
+        runs = response.json().get("check_runs")
+        for run in runs if isinstance(runs, list) else ():
+            if isinstance(run, dict) and run.get("external_id") == external_id:
+                return _run_id(run)
         return None
 
 
-def pull_request_of(pr: Any, repository: str) -> PullRequest:
-    """Our view of a pull request from the API's answer."""
-    return PullRequest(
-        repository=repository, number=pr.number, url=pr.html_url, title=pr.title or "",
-        head_sha=pr.head.sha, author_login=pr.user.login if pr.user else None,
-        author_id=pr.user.id if pr.user else None, body=pr.body or "",
-        labels=tuple(label.name for label in pr.labels or () if label.name),
-        draft=bool(_given(pr.draft)), additions=_given(pr.additions),
-        deletions=_given(pr.deletions), changed_files=_given(pr.changed_files),
-        merged=bool(_given(pr.merged)))
-
-
-def commit_of(commit: ApiCommit) -> Commit:
-    account = commit.author if getattr(commit.author, "login", None) else None
-    git_author = commit.commit.author
-    return Commit(sha=commit.sha, message=commit.commit.message or "",
-                  author_login=getattr(account, "login", None), author_id=getattr(account, "id", None),
-                  author_email=getattr(git_author, "email", None) if git_author else None)
-
-
-def _given(value: Any) -> Any:
-    """githubkit marks an absent field UNSET, which is neither None nor a value."""
-    return None if value is UNSET else value
+def _run_id(answer: Any) -> int:
+    """The id of the check run GitHub answered with (read alone: see github_payloads)."""
+    run_id = answer.get("id") if isinstance(answer, dict) else None
+    if not isinstance(run_id, int) or isinstance(run_id, bool):
+        raise ValueError("GitHub answered a check run call without the run's id")
+    return run_id

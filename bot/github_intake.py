@@ -17,6 +17,7 @@ import httpx
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed
 from pydantic import ValidationError
 
+from bot import metrics
 from bot.github_client import GitHubApp
 from bot.github_payloads import CheckRunEvent, PullRequestEvent, pull_request_of
 from models.github import GitHubDelivery
@@ -93,6 +94,7 @@ class GitHubIntake:
             log.warning("GitHub delivery %s: its lease ran out while worked on; another took it",
                         delivery.delivery_id)
         except RequestFailed as exc:
+            self.app.refused(delivery_installation(delivery), exc)
             if exc.response.status_code in (404, 410, 422):
                 # The pull request or repository is gone, or the App may no longer see it.
                 await self._settle(delivery, error=_reason(exc))
@@ -156,11 +158,14 @@ class GitHubIntake:
             if not deliveries.done(s, delivery.delivery_id, owner=self.owner, outcome=outcome.result):
                 # Our lease ran out and someone else has it: undo ours, theirs stands.
                 raise _Lost()
+        metrics.GITHUB_DELIVERIES.labels("done").inc()
         log.info("GitHub delivery %s (%s.%s): %s", delivery.delivery_id, delivery.event,
                  delivery.action, outcome.result)
 
     async def _settle(self, delivery: GitHubDelivery, *, outcome: str | None = None,
                       error: str | None = None) -> None:
+        metrics.GITHUB_DELIVERIES.labels("skipped" if error is None else "failed").inc()
+
         def settle() -> None:
             with self.services.db.session() as s:
                 if error is None:
@@ -176,6 +181,7 @@ class GitHubIntake:
                       delivery.attempts, reason)
             await self._settle(delivery, error=f"gave up after {delivery.attempts} attempts: {reason}")
             return
+        metrics.GITHUB_DELIVERIES.labels("retried").inc()
         delay = outbox.backoff(delivery.attempts, base=self.policy.retry_base, cap=self.policy.retry_cap)
         if isinstance(exc, RateLimitExceeded):
             delay = max(delay, exc.retry_after)
@@ -193,3 +199,12 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, RequestFailed):
         return f"GitHub answered HTTP {exc.response.status_code}"
     return f"GitHub unreachable: {type(exc).__name__}"
+
+
+def delivery_installation(delivery: GitHubDelivery) -> int:
+    """The installation a kept delivery names (0 when it names none: nothing to forget)."""
+    try:
+        found = json.loads(delivery.body or "{}").get("installation", {}).get("id")
+    except (ValueError, AttributeError):
+        return 0
+    return found if isinstance(found, int) else 0

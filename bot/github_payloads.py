@@ -1,17 +1,18 @@
-"""The parts of GitHub's webhook payloads the App reads, validated.
+"""The parts of GitHub's webhook payloads and API answers the App reads, validated.
 
-githubkit's generated webhook models are strict to the newest description of every field —
-they refuse octokit's example deliveries, real ones that GitHub sent (a label without
-`archived_by`) — and take over a second to build on first use. A payload GitHub sends must
-never be refused over a field we do not read, so these models name only what we read and
-ignore the rest; githubkit still verifies the signature and makes every API call.
+githubkit's generated models are strict to the newest description of every field — its
+webhook and pull request models refuse octokit's example deliveries, which GitHub sent (a
+label without `archived_by`) — and its webhook union takes over a second to build on first
+use. What GitHub sends must never be refused over a field we do not read, so these models
+name only what we read and ignore the rest; githubkit still verifies signatures, authenticates
+and makes every call.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from services.pull_requests.markers import PullRequest
+from services.pull_requests.markers import Commit, PullRequest
 
 
 class _Read(BaseModel):
@@ -97,3 +98,33 @@ def pull_request_of(pr: Pull, repository: str) -> PullRequest:
         labels=tuple(label.name for label in pr.labels), draft=pr.draft,
         additions=pr.additions, deletions=pr.deletions, changed_files=pr.changed_files,
         merged=bool(pr.merged))
+
+
+class GitAuthor(_Read):
+    email: str | None = Field(None, max_length=320)
+
+
+class GitCommit(_Read):
+    message: str = Field("", max_length=1_000_000)
+    author: GitAuthor | None = None
+
+
+class ListedCommit(_Read):
+    sha: str
+    commit: GitCommit
+    author: Account | None = None  # the GitHub account the commit is linked to
+
+    @field_validator("author", mode="before")
+    @classmethod
+    def _linked(cls, value: object) -> object:
+        # A commit linked to no account has `author: null`, or `{}` in some answers.
+        return value if isinstance(value, dict) and value.get("login") else None
+
+    def as_commit(self) -> Commit:
+        return Commit(sha=self.sha, message=self.commit.message,
+                      author_login=self.author.login if self.author else None,
+                      author_id=self.author.id if self.author else None,
+                      author_email=self.commit.author.email if self.commit.author else None)
+
+
+COMMITS = TypeAdapter(list[ListedCommit])

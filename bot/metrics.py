@@ -32,3 +32,11 @@ INGEST_IN_HAND = Gauge("countersign_ingest_batches_in_hand",
                        "Ingestion batches being worked on or waiting")
 INGEST_OVERLOADED = Counter("countersign_ingest_overloaded_total",
                             "Ingestion requests told to retry later (429)")
+GITHUB_WEBHOOKS = Counter("countersign_github_webhooks_total", "GitHub webhook deliveries received",
+                          ["event", "status"])
+GITHUB_ACK_LATENCY = Histogram(
+    "countersign_github_ack_seconds", "Time from a GitHub delivery to its HTTP response",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+)
+GITHUB_DELIVERIES = Counter("countersign_github_deliveries_total",
+                            "GitHub deliveries worked on, by how they ended", ["outcome"])

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot import api_usage, logs, metrics, slack_endpoint
+from bot import api_usage, github_webhook, logs, metrics, slack_endpoint
 from bot.api import api_routes
 from bot.bootstrap import Services, background
 from bot.github_webhook import GitHubWebhook
@@ -61,6 +61,12 @@ class RequestContext:
                 label = scope.get(slack_endpoint.LABEL, slack_endpoint.UNVERIFIED)
                 metrics.SLACK_REQUESTS.labels(label, str(status)).inc()
                 metrics.ACK_LATENCY.observe(latency)
+            elif path == "/github/webhook":
+                event = headers.get(b"x-github-event", b"").decode(errors="replace")
+                # Labelled by the events the App knows, never by what a sender wrote.
+                label = event if event in github_webhook.EVENTS or event == "ping" else "other"
+                metrics.GITHUB_WEBHOOKS.labels(label, str(status)).inc()
+                metrics.GITHUB_ACK_LATENCY.observe(latency)
             if path not in ("/healthz", "/metrics"):
                 log.info("%s %s %d", scope.get("method"), path, status,
                          extra={"status": status, "latency_ms": round(latency * 1000, 2),
@@ -74,9 +80,9 @@ def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool)
     redelivery = Redelivery(services, endpoint.replay, interval=services.settings.timer_sweep_interval)
 
     if services.extras.get("github") is not None:
-        github_webhook = GitHubWebhook(services, services.settings.secret("GITHUB_WEBHOOK_SECRET")).handle
+        github_route = GitHubWebhook(services, services.settings.secret("GITHUB_WEBHOOK_SECRET")).handle
     else:
-        async def github_webhook(_: Request) -> Response:
+        async def github_route(_: Request) -> Response:
             return JSONResponse({"ok": False, "error": "the GitHub App is not configured: set "
                                  "GITHUB_APP_ID, GITHUB_PRIVATE_KEY and GITHUB_WEBHOOK_SECRET"},
                                 status_code=404)
@@ -117,7 +123,7 @@ def create_web_app(services: Services, slack_app: AsyncApp, *, with_clock: bool)
     app = Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/github/webhook", github_webhook, methods=["POST"]),
+            Route("/github/webhook", github_route, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),

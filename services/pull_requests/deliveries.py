@@ -17,6 +17,8 @@ from models.github import DONE, FAILED, PENDING, WORKING, GitHubDelivery
 from services.rows import insert_unless_exists
 
 ID_MAX = 64
+# GitHub lets a person redeliver what it sent in the past three days; a week covers that.
+RETENTION = timedelta(days=7)
 _DIRTY = "github_delivery_recorded"
 
 

@@ -44,8 +44,9 @@ def fake_github() -> Iterator[FakeGitHub]:
 
 
 @pytest.fixture
-def github_bot(bot_factory, fake_github):
-    return bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), GITHUB_APP_ID=str(fake_github.app_id),
+def github_bot(bot_factory, fake_github, clock_file):
+    return bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file),
+                       GITHUB_APP_ID=str(fake_github.app_id),
                        GITHUB_PRIVATE_KEY=fake_github.private_key_pem, GITHUB_WEBHOOK_SECRET=SECRET,
                        GITHUB_API_URL=fake_github.base_url, GITHUB_API_TIMEOUT="2").start()
 
@@ -63,11 +64,18 @@ def deliver(bot, event: str, payload: dict, *, delivery_id: str | None = None,
 
 
 def opened(head: str = HEAD, *, commits: list[str] = (CLAUDE,), fake: FakeGitHub, **changes) -> dict:
-    fake.add_pull(OWNER, REPO, NUMBER, commits=[
+    """The octokit example `opened` delivery; the fake GitHub holds the pull and its commits."""
+    payload = github_hooks.pull_request_event("opened", installation_id=INSTALLATION, head_sha=head,
+                                              **changes)
+    fake.add_pull(OWNER, REPO, NUMBER, pull=payload["pull_request"], commits=[
         commit(head if i == len(commits) - 1 else f"{i:040x}", message)
         for i, message in enumerate(commits)])
-    return github_hooks.pull_request_event("opened", installation_id=INSTALLATION, head_sha=head,
-                                           **changes)
+    return payload
+
+
+def deliveries(db) -> list[GitHubDelivery]:
+    with db.session() as s:  # a new session each time: a long one would keep reading its snapshot
+        return list(s.exec(select(GitHubDelivery)).all())
 
 
 def runs(fake: FakeGitHub, head: str) -> list[dict]:
@@ -190,10 +198,9 @@ def test_a_redelivery_is_taken_once(github_bot, fake_slack, fake_github, db):
     assert deliver(github_bot, "pull_request", payload, delivery_id=delivery_id).json()["duplicate"] is True
     request_message(fake_slack)
     fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    until(lambda: [d.status for d in deliveries(db)] == ["done"], timeout=10, what="the delivery settled")
     with db.session() as s:
         assert len(s.exec(select(ApprovalRequest)).all()) == 1
-        until(lambda: s.exec(select(GitHubDelivery)).one().status == "done", timeout=10,
-              what="the delivery settled")
 
 
 def test_github_down_delays_the_check_and_loses_nothing(github_bot, fake_slack, fake_github, db):
@@ -210,5 +217,118 @@ def test_github_down_delays_the_check_and_loses_nothing(github_bot, fake_slack, 
     fake_github.clear_faults()
     fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
     with db.session() as s:
-        until(lambda: s.exec(select(PullRequestCheck)).all(), timeout=10, what="the check row")
+        assert len(s.exec(select(PullRequestCheck)).all()) == 1
     assert len(runs(fake_github, HEAD)) == 1
+
+
+def signed(body: bytes, *, event: str = "pull_request", **headers: str) -> dict[str, str]:
+    return {"X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
+            "Content-Type": "application/json", "X-Hub-Signature-256": github_hooks.sign(body, SECRET),
+            **headers}
+
+
+@pytest.mark.parametrize("body,headers,status,words", [
+    (b"{not json", {}, 400, "not JSON"),
+    (b'{"zen": 1}', {}, 400, "no action"),
+    (b'{"action": "opened"}', {"X-GitHub-Delivery": ""}, 400, "X-GitHub-Delivery"),
+    (b"payload=%7B%7D", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "application/json"),
+])
+def test_malformed_deliveries_are_told_why_and_nothing_is_kept(github_bot, db, body, headers, status, words):
+    answer = httpx.post(f"{github_bot.url}/github/webhook", content=body,
+                        headers=signed(body, **headers), timeout=10)
+    assert answer.status_code == status and words in answer.json()["error"]
+    with db.session() as s:
+        assert s.exec(select(GitHubDelivery)).all() == []
+
+
+def test_a_payload_that_is_no_pull_request_fails_its_delivery_and_nothing_else(github_bot, fake_slack, db):
+    body = b'{"action": "opened", "pull_request": {"number": "two"}, "installation": {"id": 1}}'
+    answer = httpx.post(f"{github_bot.url}/github/webhook", content=body, headers=signed(body), timeout=10)
+    assert answer.status_code == 202
+    [failed] = until(lambda: [d for d in deliveries(db) if d.status == "failed"], timeout=10,
+                     what="the delivery failed")
+    assert "not a pull_request payload GitHub sends: pull_request.number" in failed.last_error
+    assert failed.body is None
+    with db.session() as s:
+        assert s.exec(select(ApprovalRequest)).all() == []
+    metrics = httpx.get(f"{github_bot.url}/metrics").text
+    assert 'countersign_github_webhooks_total{event="pull_request",status="202"} 1.0' in metrics
+
+
+def test_closing_unmerged_cancels_the_request_and_fails_the_check(github_bot, fake_slack, fake_github):
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    message = request_message(fake_slack)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    closed = github_hooks.pull_request_event("closed", installation_id=INSTALLATION, head_sha=HEAD,
+                                             merged=False)
+    assert deliver(github_bot, "pull_request", closed).status_code == 202
+    run = fake_github.wait_for_check(OWNER, REPO, HEAD, conclusion="failure")
+    assert run["output"]["title"] == "Sign-off cancelled"
+    wait_message(fake_slack, message["ts"], "CANCELLED")
+
+
+def check_run(action: str, run: dict, fake: FakeGitHub, **changes) -> dict:
+    return github_hooks.check_run_event(action, installation_id=INSTALLATION, repo_full_name=f"{OWNER}/{REPO}",
+                                        head_sha=run["head_sha"], check_run_id=run["id"],
+                                        app_id=fake.app_id, pull_numbers=[NUMBER], **changes)
+
+
+def test_request_sign_off_on_the_check_asks_for_a_pull_request_nothing_marked(
+        github_bot, fake_slack, fake_github):
+    deliver(github_bot, "pull_request", opened(commits=["Plain commit"], fake=fake_github))
+    passed = fake_github.wait_for_check(OWNER, REPO, HEAD, conclusion="success")
+    pressed = check_run("requested_action", passed, fake_github, requested_action_id="request_signoff")
+    assert deliver(github_bot, "check_run", pressed).status_code == 202
+    message = request_message(fake_slack)
+    assert "sign-off requested from GitHub by" in text_of(message)
+    waiting = fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    assert waiting["id"] != passed["id"], "a new run, not the finished one reopened"
+    assert waiting["output"]["summary"] == "waiting for 2 of 2 approvals (reviewers)"
+
+
+def test_re_running_an_expired_check_asks_again(github_bot, fake_slack, fake_github, clock_file):
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    request_message(fake_slack)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    clock_file.write_text(str(3 * 86400))  # past the rule's expire_after (2d)
+    expired = fake_github.wait_for_check(OWNER, REPO, HEAD, conclusion="failure", timeout=20)
+    assert expired["output"]["title"] == "Sign-off expired"
+    assert deliver(github_bot, "check_run", check_run("rerequested", expired, fake_github)).status_code == 202
+    request_message(fake_slack, 1)
+    again = fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    assert again["id"] != expired["id"]
+
+
+def test_another_app_s_check_runs_are_left_alone(github_bot, fake_slack, fake_github, db):
+    deliver(github_bot, "pull_request", opened(commits=["Plain"], fake=fake_github))
+    run = fake_github.wait_for_check(OWNER, REPO, HEAD, conclusion="success")
+    theirs = github_hooks.check_run_event("rerequested", installation_id=INSTALLATION,
+                                          repo_full_name=f"{OWNER}/{REPO}", head_sha=HEAD,
+                                          check_run_id=run["id"] + 1000, app_id=999, name="CI",
+                                          pull_numbers=[NUMBER])
+    deliver(github_bot, "check_run", theirs)
+    until(lambda: [d.outcome for d in deliveries(db) if d.event == "check_run" and d.status == "done"],
+          timeout=10, what="the check_run delivery settled")
+    assert [d.outcome for d in deliveries(db) if d.event == "check_run"] == ["another app's check run"]
+    assert len(runs(fake_github, HEAD)) == 1
+
+
+def test_secondary_rate_limits_and_a_revoked_token_delay_the_check_but_lose_nothing(
+        github_bot, fake_slack, fake_github):
+    fake_github.inject("checks.create", GitHubFault.secondary_rate_limit(retry_after=1),
+                       GitHubFault.rate_limited_429(retry_after=1))
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    message = request_message(fake_slack)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    limited = [c for c in fake_github.calls_to("checks.create") if c.fault]
+    answered = [c for c in fake_github.calls_to("checks.create") if not c.fault]
+    assert len(limited) == 2 and len(answered) == 1
+    assert answered[0].at - limited[-1].at >= 0.9, "waited as long as GitHub asked"
+    # GitHub stops taking the installation's token: the next call gets a new one.
+    fake_github.expire_tokens()
+    click(slack_client := SignedSlackClient(github_bot.url, SIGNING_SECRET, fake=fake_slack),
+          APPROVE, message, "U0REV2")
+    slack_client.close()
+    fake_github.wait_for(lambda f: runs(f, HEAD)[-1]["output"]["summary"].startswith("waiting for 1"),
+                         description="the approval reached the check", timeout=15)
+    assert len(fake_github.calls_to("apps.create_installation_access_token")) >= 2

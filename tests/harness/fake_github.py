@@ -46,7 +46,7 @@ from githubkit_schemas.v2026_03_10.models import (
 )
 from multidict import CIMultiDict
 
-__all__ = ["DEFAULT_APP_ID", "Call", "FakeGitHub", "GitHubFault", "commit", "user"]
+__all__ = ["DEFAULT_APP_ID", "Call", "FakeGitHub", "GitHubFault", "commit", "node_id", "stable_id", "user"]
 
 DEFAULT_APP_ID = 4242
 APP_SLUG = "countersign"
@@ -254,6 +254,8 @@ class _Repo:
     owner: str
     name: str
     pulls: dict[int, list[dict]] = field(default_factory=dict)
+    # The pull request objects GET /pulls/{number} answers, for pulls given one.
+    details: dict[int, dict] = field(default_factory=dict)
     # Every commit ever pushed to a pull stays addressable, as in git after a force-push.
     shas: set[str] = field(default_factory=set)
 
@@ -341,11 +343,16 @@ class FakeGitHub:
         with self._lock:
             self._tokens.clear()
 
-    def add_pull(self, owner: str, repo: str, number: int, *, commits: list[dict]) -> None:
-        """A pull request with these commits (objects as commit() builds them), oldest first."""
+    def add_pull(self, owner: str, repo: str, number: int, *, commits: list[dict],
+                 pull: dict | None = None) -> None:
+        """A pull request with these commits (objects as commit() builds them), oldest first;
+        `pull` is the pull request object GET /pulls/{number} answers (a webhook payload's
+        pull_request is one), its head the last commit."""
         with self._lock:
             stored = self._repos.setdefault(_repo_key(owner, repo), _Repo(owner, repo))
             stored.pulls[number] = copy.deepcopy(commits)
+            if pull is not None:
+                stored.details[number] = copy.deepcopy(pull)
             stored.shas.update(c["sha"] for c in commits)
 
     def set_commits(self, owner: str, repo: str, number: int, commits: list[dict]) -> None:
@@ -354,6 +361,8 @@ class FakeGitHub:
             stored = self._repos.get(_repo_key(owner, repo))
             if stored is None or number not in stored.pulls:
                 raise KeyError(f"no pull {owner}/{repo}#{number}; add_pull() it first")
+            if number in stored.details and commits:
+                stored.details[number]["head"]["sha"] = commits[-1]["sha"]
             stored.pulls[number] = copy.deepcopy(commits)
             stored.shas.update(c["sha"] for c in commits)
 
@@ -471,6 +480,7 @@ class FakeGitHub:
         routes = [
             ("POST", "/app/installations/{installation_id:\\d+}/access_tokens",
              "apps.create_installation_access_token", self._create_token),
+            ("GET", "/repos/{owner}/{repo}/pulls/{number:\\d+}", "pulls.get", self._get_pull),
             ("GET", "/repos/{owner}/{repo}/pulls/{number:\\d+}/commits", "pulls.list_commits", self._list_commits),
             ("POST", "/repos/{owner}/{repo}/check-runs", "checks.create", self._create_check_run),
             ("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id:\\d+}", "checks.get", self._get_check_run),
@@ -610,9 +620,9 @@ class FakeGitHub:
         installation_id = int(req.match["installation_id"])
         if installation_id not in self._installations:
             return _error(404, "Not Found")
-        fields, errors = self._parse_body(req, _TOKEN_BODY)
-        if errors:
-            return errors
+        fields, refused = self._parse_body(req, _TOKEN_BODY)
+        if refused:
+            return refused
         token = "ghs_" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(36))
         expires = time.time() + _TOKEN_LIFETIME
         self._tokens[token] = (installation_id, expires)
@@ -622,6 +632,13 @@ class FakeGitHub:
             "permissions": fields.get("permissions") or _DEFAULT_PERMISSIONS,
             "repository_selection": "all" if self._installations[installation_id] is None else "selected",
         })
+
+    def _get_pull(self, req: _Request) -> _Answer:
+        repo = self._repos.get(_repo_key(req.match["owner"], req.match["repo"]))
+        pull = repo.details.get(int(req.match["number"])) if repo else None
+        if pull is None:
+            return _error(404, "Not Found")
+        return _Answer(200, copy.deepcopy(pull))
 
     def _list_commits(self, req: _Request) -> _Answer:
         repo = self._repos.get(_repo_key(req.match["owner"], req.match["repo"]))
@@ -636,9 +653,9 @@ class FakeGitHub:
         repo = self._repos.get(key)
         if repo is None:
             return _error(404, "Not Found")
-        fields, errors = self._parse_body(req, _CREATE_BODY)
-        if errors:
-            return errors
+        fields, refused = self._parse_body(req, _CREATE_BODY)
+        if refused:
+            return refused
         if fields["head_sha"] not in repo.shas:
             return self._unprocessable(req, f"No commit found for SHA: {fields['head_sha']}")
         run_id, self._next_run_id = self._next_run_id, self._next_run_id + 1
@@ -675,9 +692,9 @@ class FakeGitHub:
         run = self._run(req)
         if run is None:
             return _error(404, "Not Found")
-        fields, errors = self._parse_body(req, _UPDATE_BODY)
-        if errors:
-            return errors
+        fields, refused = self._parse_body(req, _UPDATE_BODY)
+        if refused:
+            return refused
         if "completed_at" in fields and "conclusion" not in fields and run.data["conclusion"] is None:
             return self._unprocessable(req, "conclusion is required when completed_at is provided")
         _apply(run, fields, _iso(datetime.now(UTC)))
@@ -716,13 +733,11 @@ class FakeGitHub:
         try:
             model = adapter.validate_python(body)
         except pydantic.ValidationError as e:
-            # loc is (model of the union, field, …); the model tells which variant failed how.
-            errors = [{"resource": req.route, "field": ".".join(str(p) for p in err["loc"][1:]) or None,
-                       "code": "missing_field" if err["type"] == "missing" else "invalid",
-                       "message": f"{err['loc'][0] if err['loc'] else 'body'}: {err['msg']}"}
+            # For a union, loc starts with the variant's model: it tells which variant failed how.
+            errors = [{"resource": req.route, "field": ".".join(map(str, err["loc"])) or "body",
+                       "code": "missing_field" if err["type"] == "missing" else "invalid", "message": err["msg"]}
                       for err in e.errors()]
-            self._violation(req, "invalid body: " + "; ".join(
-                f"{err['field'] or 'body'} ({err['message']})" for err in errors))
+            self._violation(req, "invalid body: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors))
             return {}, _Answer(422, {"message": "Invalid request", "errors": errors,
                                      "documentation_url": _DOCS, "status": "422"})
         fields = model.model_dump(exclude_unset=True)

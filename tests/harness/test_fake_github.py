@@ -1,5 +1,6 @@
 """FakeGitHub seen through githubkit, the client the bot uses; and the webhook builders."""
 
+import calendar
 import hashlib
 import hmac
 import json
@@ -92,7 +93,7 @@ def test_token_answer_is_what_github_documents(fake):
     assert answer.status_code == 201
     body = answer.json()
     assert body["token"].startswith("ghs_") and body["repository_selection"] == "all"
-    expires = time.mktime(time.strptime(body["expires_at"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    expires = calendar.timegm(time.strptime(body["expires_at"], "%Y-%m-%dT%H:%M:%SZ"))
     assert 3590 < expires - time.time() <= 3600
 
 
