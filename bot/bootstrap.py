@@ -159,7 +159,7 @@ def build_clockwork(services: Services) -> Clockwork:
                   ("usage-retention", UsageRetentionJob(services), RETENTION_EVERY),
                   *([(GITHUB_JOB, GitHubIntake(services, github, owner=owner, policy=IntakePolicy(
                       retry_base=s.outbox_retry_base, retry_cap=s.outbox_retry_cap,
-                      max_attempts=s.outbox_max_attempts)), s.timer_sweep_interval)]
+                      max_attempts=s.outbox_max_attempts)), s.outbox_poll_interval)]
                     if github is not None else [])],
         on_start=[weekly_digest.prepare],
     )

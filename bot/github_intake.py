@@ -36,7 +36,9 @@ class IntakePolicy:
     retry_base: float = 2.0
     retry_cap: float = 300.0
     max_attempts: int = 10
-    batch: int = 20
+    # Claimed a few at a time and worked one by one: a burst is shared between clocks, and
+    # a claim is never held long behind another delivery's calls to GitHub.
+    batch: int = 2
 
 
 class _Skip(Exception):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from models.approval import OPEN_STATUSES, ApprovalRequest
@@ -50,6 +51,7 @@ def pull_request_changed(session: Session, *, playbook: LoadedPlaybook, action: 
         return Outcome("ignored: the playbook has no github section")
     if not github.covers(pr.repository):
         return Outcome(f"ignored: {pr.repository} is not in github.repositories")
+    _one_at_a_time(session, pr)
     request = _latest_request(session, pr.url)
     if action == "closed":
         return _closed(session, pr, request, now=now)
@@ -134,6 +136,15 @@ def _closed(session: Session, pr: PullRequest, request: ApprovalRequest | None, 
     approvals.cancel(session, request_id=request.id, user=request.requester, now=now, is_admin=True,
                      reason="The pull request was closed without being merged.")
     return Outcome(f"closed unmerged: request {request.id} cancelled", request.id)
+
+
+def _one_at_a_time(session: Session, pr: PullRequest) -> None:
+    """Two clocks working on two deliveries of one pull request (opened and labeled, a second
+    apart) would each find no request and open one: on PostgreSQL the second waits here until
+    the first commits. SQLite has one writer at a time already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": f"countersign:pull:{pr.repository.lower()}#{pr.number}"})
 
 
 def _latest_request(session: Session, url: str) -> ApprovalRequest | None:
