@@ -104,6 +104,9 @@ class GitHubIntake:
                 await self._later(delivery, exc)
         except (GitHubException, httpx.HTTPError, OSError) as exc:
             await self._later(delivery, exc)
+        except Exception as exc:  # a defect of ours: one delivery must not stop the others
+            log.exception("GitHub delivery %s failed unexpectedly", delivery.delivery_id)
+            await self._later(delivery, exc)
 
     async def _read(self, delivery: GitHubDelivery) -> dict[str, Any]:
         """What the flow needs: the pull request, its commits, who declared it."""
@@ -200,7 +203,9 @@ class GitHubIntake:
 def _reason(exc: Exception) -> str:
     if isinstance(exc, RequestFailed):
         return f"GitHub answered HTTP {exc.response.status_code}"
-    return f"GitHub unreachable: {type(exc).__name__}"
+    if isinstance(exc, (GitHubException, httpx.HTTPError, OSError)):
+        return f"GitHub unreachable: {type(exc).__name__}"
+    return f"unexpected {type(exc).__name__}"
 
 
 def delivery_installation(delivery: GitHubDelivery) -> int:
