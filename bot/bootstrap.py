@@ -101,8 +101,11 @@ def _release_orphaned_claims(services: Services) -> None:
     """Slack deliveries a dead process of this host was handling: its redelivery is taken."""
     with services.db.session() as s:
         released = inbound.release_orphans(s, host=instance.HOST, gone=instance.gone)
+        github = deliveries.release_orphans(s, host=instance.HOST, gone=instance.gone)
     if released:
         log.info("released %d Slack deliveries left unfinished by a process that died", released)
+    if github:
+        log.info("released %d GitHub deliveries left unfinished by a process that died", github)
 
 
 async def _report_groups(services: Services) -> None:
@@ -157,7 +160,7 @@ def build_clockwork(services: Services) -> Clockwork:
                   ("audit-seal", audit_job, s.audit_seal_interval),
                   ("usage-watch", UsageWatchJob(services), s.usage_watch_interval),
                   ("usage-retention", UsageRetentionJob(services), RETENTION_EVERY),
-                  *([(GITHUB_JOB, GitHubIntake(services, github, owner=owner, policy=IntakePolicy(
+                  *([(GITHUB_JOB, GitHubIntake(services, github, owner=instance.ME, policy=IntakePolicy(
                       retry_base=s.outbox_retry_base, retry_cap=s.outbox_retry_cap,
                       max_attempts=s.outbox_max_attempts)), s.outbox_poll_interval)]
                     if github is not None else [])],

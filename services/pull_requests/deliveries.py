@@ -8,6 +8,7 @@ delivery id (X-GitHub-Delivery) is the key: a manual redelivery finds it taken a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, update
@@ -59,6 +60,20 @@ def claim_due(session: Session, *, now: datetime, owner: str, lease: timedelta,
     return list(session.exec(select(GitHubDelivery).where(col(GitHubDelivery.delivery_id).in_(taken))
                              .order_by(col(GitHubDelivery.received_at), col(GitHubDelivery.delivery_id))
                              .execution_options(populate_existing=True)).all())
+
+
+def release_orphans(session: Session, *, host: str, gone: Callable[[str], bool]) -> int:
+    """Hand back what dead processes of `host` were working on, so a restart takes it at
+    once rather than when its lease runs out."""
+    owners = session.exec(select(GitHubDelivery.claimed_by).distinct()
+                          .where(col(GitHubDelivery.status) == WORKING)
+                          .where(col(GitHubDelivery.claimed_by).startswith(f"{host}:"))).all()
+    dead = [o for o in owners if o is not None and gone(o)]
+    if not dead:
+        return 0
+    return session.exec(update(GitHubDelivery).where(col(GitHubDelivery.status) == WORKING)
+                        .where(col(GitHubDelivery.claimed_by).in_(dead))
+                        .values(status=PENDING, lease_until=None)).rowcount
 
 
 def _finish(session: Session, delivery_id: str, owner: str, **values: object) -> bool:

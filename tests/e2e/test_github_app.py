@@ -332,3 +332,49 @@ def test_secondary_rate_limits_and_a_revoked_token_delay_the_check_but_lose_noth
     fake_github.wait_for(lambda f: runs(f, HEAD)[-1]["output"]["summary"].startswith("waiting for 1"),
                          description="the approval reached the check", timeout=15)
     assert len(fake_github.calls_to("apps.create_installation_access_token")) >= 2
+
+
+def test_a_create_that_timed_out_but_reached_github_is_found_not_doubled(github_bot, fake_slack, fake_github):
+    # GitHub makes the run, but answers after the bot's 2 s timeout.
+    fake_github.inject("checks.create", GitHubFault.slow(3, apply=True))
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    request_message(fake_slack)
+    fake_github.wait_for("checks.list_for_ref", timeout=20)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
+    click(slack_client := SignedSlackClient(github_bot.url, SIGNING_SECRET, fake=fake_slack),
+          APPROVE, request_message(fake_slack), "U0REV2")
+    slack_client.close()
+    fake_github.wait_for(lambda f: runs(f, HEAD)[-1]["output"]["summary"].startswith("waiting for 1"),
+                         description="the approval updated the run it found", timeout=15)
+    assert len(runs(fake_github, HEAD)) == 1
+    assert len(fake_github.calls_to("checks.create")) == 1
+
+
+def test_deliveries_and_checks_owed_when_the_bot_stops_are_done_after_a_restart(
+        github_bot, fake_slack, fake_github, db):
+    fake_github.inject_always("pulls.list_commits", GitHubFault.server_error(502))
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    fake_github.wait_for("pulls.list_commits", count=2)
+    github_bot.stop()
+    assert [d.status for d in deliveries(db)] in (["pending"], ["working"])
+    fake_github.clear_faults()
+    github_bot.start()
+    request_message(fake_slack)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress", timeout=20)
+    until(lambda: [d.status for d in deliveries(db)] == ["done"], timeout=10, what="the delivery done")
+    assert len(runs(fake_github, HEAD)) == 1
+
+
+def test_a_delivery_a_killed_bot_was_working_on_is_taken_at_the_restart(
+        github_bot, fake_slack, fake_github, db):
+    # GitHub hangs on the commits: the bot is killed while it holds the delivery.
+    fake_github.inject("pulls.list_commits", GitHubFault.slow(30, apply=False))
+    deliver(github_bot, "pull_request", opened(fake=fake_github))
+    until(lambda: [d.status for d in deliveries(db)] == ["working"], timeout=10, what="the delivery taken")
+    github_bot.proc.kill()
+    github_bot.proc.wait(timeout=10)
+    fake_github.clear_faults()
+    github_bot.start()
+    # Taken at once, not when its 120 s lease runs out.
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress", timeout=20)
+    assert len(runs(fake_github, HEAD)) == 1
