@@ -85,6 +85,11 @@ class CheckRuns:
             if method == checks.UPDATE:
                 if run_id is None:
                     raise Permanent("the check run it updates was never created")
+                if payload["state"] is None:  # only the link to the Slack thread
+                    if details_url is None:
+                        return {"id": run_id, "linked": False}
+                    return {"id": await self.app.update_check(installation, owner, repo, run_id,
+                                                              {"details_url": details_url})}
                 data = body(payload, details_url=details_url, now=self.now(), create=False)
                 return {"id": await self.app.update_check(installation, owner, repo, run_id, data)}
         except RequestFailed as exc:

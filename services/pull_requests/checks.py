@@ -1,9 +1,12 @@
 """A pull request head's check run as plain data, and the outbox rows that keep it in step
 with the sign-off request it mirrors.
 
-The outbox's `github:` channel of a repository keeps its calls in order, and an update names
-the create (`update_of`) whose answer holds GitHub's id for the run, exactly as a Slack update
-names the post whose ts it needs. bot/github_checks.py turns the data into API calls.
+Each run's calls share an outbox channel of their own, so they reach GitHub in order, and an
+update names the create (`update_of`) whose answer holds GitHub's id for the run, exactly as a
+Slack update names the post whose ts it needs. A channel per repository would hold a run behind
+every other run of the repository, and those behind their Slack posts: in a storm the first
+decision reached GitHub minutes late. The run is created at once; the link to its Slack
+thread follows on its own once the post is there. bot/github_checks.py makes the calls.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ REQUEST_ACTION = "request_signoff"  # the identifier of the check's "Request sig
 _SUPPRESS = "pull_request_checks_quiet"
 
 
-def channel(repository: str) -> str:
-    """The outbox channel of a repository's calls (the column holds 32 characters)."""
-    return "gh:" + hashlib.sha256(repository.lower().encode()).hexdigest()[:24]
+def channel(check: PullRequestCheck) -> str:
+    """The outbox channel of one run's calls (the column holds 32 characters)."""
+    return "gh:" + hashlib.sha256(check.create_key.encode()).hexdigest()[:29]
 
 
 def _votes(view: dict[str, Any], decision: str) -> list[dict[str, Any]]:
@@ -80,7 +83,8 @@ DRAFT = {"status": "in_progress", "conclusion": None, "title": "Draft",
          "summary": "A draft: sign-off is asked for once it is ready for review.", "text": None}
 
 
-def payload(check: PullRequestCheck, state: dict[str, Any], *, message_key: str | None) -> dict[str, Any]:
+def payload(check: PullRequestCheck, state: dict[str, Any] | None, *,
+            message_key: str | None) -> dict[str, Any]:
     owner, _, name = check.repository.partition("/")
     return {"owner": owner, "repo": name, "installation_id": check.installation_id,
             "head_sha": check.head_sha, "number": check.number, "url": check.url,
@@ -92,17 +96,25 @@ def payload(check: PullRequestCheck, state: dict[str, Any], *, message_key: str 
 
 def create(session: Session, check: PullRequestCheck, state: dict[str, Any], *, now: datetime,
            message_key: str | None = None) -> None:
-    outbox.owe(session, key=check.create_key, method=CREATE, channel=channel(check.repository),
-                   payload=payload(check, state, message_key=message_key),
-                   # Wait for the request's Slack post: its permalink is the run's details link.
-                   thread_of=message_key, now=now)
+    outbox.owe(session, key=check.create_key, method=CREATE, channel=channel(check),
+               payload=payload(check, state, message_key=message_key), now=now)
+    if message_key is not None:
+        # Once the request is posted, its permalink becomes the run's details link. Only the
+        # link (no state: later updates keep it), so it may go out of turn.
+        outbox.owe(session, key=f"{_base(check)}:link", method=UPDATE, update_of=check.create_key,
+                   thread_of=message_key, payload=payload(check, None, message_key=message_key),
+                   now=now)
 
 
 def update(session: Session, check: PullRequestCheck, state: dict[str, Any], *, suffix: str,
            now: datetime, message_key: str | None = None) -> None:
-    outbox.owe(session, key=f"{check.create_key[:-len(':create')]}:{suffix}", method=UPDATE,
-               channel=channel(check.repository), update_of=check.create_key,
-               payload=payload(check, state, message_key=message_key), now=now)
+    outbox.owe(session, key=f"{_base(check)}:{suffix}", method=UPDATE, channel=channel(check),
+               update_of=check.create_key, payload=payload(check, state, message_key=message_key),
+               now=now)
+
+
+def _base(check: PullRequestCheck) -> str:
+    return check.create_key[:-len(":create")]
 
 
 def key_for(repository: str, head_sha: str, *, run: str = "first") -> str:

@@ -94,7 +94,10 @@ def test_an_ai_pull_request_is_signed_off_in_slack_and_its_check_turns_green(
     run = fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
     assert run["name"] == "Countersign sign-off"
     assert run["output"]["summary"] == "waiting for 2 of 2 approvals (reviewers)"
-    assert run["details_url"].startswith("https://") and message["ts"].replace(".", "") in run["details_url"]
+    # The link to the Slack thread follows once the request is posted.
+    linked = fake_github.wait_for(lambda f: message["ts"].replace(".", "") in runs(f, HEAD)[-1]["details_url"],
+                                  description="the run linked to the Slack thread")
+    assert linked and runs(fake_github, HEAD)[-1]["details_url"].startswith("https://")
 
     # The author is reviewer U0REV1 in Slack: a reviewer, but never of their own pull request.
     click(slack, APPROVE, message, "U0REV1")

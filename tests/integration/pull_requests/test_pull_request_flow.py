@@ -51,10 +51,15 @@ def event(db, action: str, pr: PullRequest = PR, commits=CLAUDE, *, playbook=PB,
                                          declared_by=declared_by)
 
 
-def check_rows(db) -> list[OutboxMessage]:
+def github_rows(db) -> list[OutboxMessage]:
     with db.session() as s:
         return list(s.exec(select(OutboxMessage).where(col(OutboxMessage.method).startswith("github."))
                            .order_by(col(OutboxMessage.id))).all())
+
+
+def check_rows(db) -> list[OutboxMessage]:
+    """The calls that set a run's state (the links to Slack threads aside)."""
+    return [m for m in github_rows(db) if m.payload["state"] is not None]
 
 
 def requests(db) -> list[ApprovalRequest]:
@@ -71,8 +76,10 @@ def test_an_ai_pull_request_opens_a_request_and_a_waiting_check(db):
     assert "Co-authored-by: Claude <noreply@anthropic.com>" in request.summary
     assert request.ai_tool == "Claude"
     [create] = check_rows(db)
-    assert create.method == checks.CREATE and create.channel == checks.channel("acme/api")
-    assert create.thread_of == request.message_key  # waits for the Slack post's permalink
+    assert create.method == checks.CREATE and create.channel.startswith("gh:")
+    assert create.thread_of is None  # created at once; the link follows the Slack post
+    [link] = [m for m in github_rows(db) if m.payload["state"] is None]
+    assert (link.update_of, link.thread_of, link.channel) == (create.key, request.message_key, None)
     assert create.payload["state"] == {"status": "in_progress", "conclusion": None,
                                        "title": "Waiting for sign-off",
                                        "summary": "waiting for 2 of 2 approvals (reviewers)",
