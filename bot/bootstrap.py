@@ -138,8 +138,13 @@ def build_clockwork(services: Services) -> Clockwork:
         ),
     )
     github: GitHubApp | None = services.extras.get("github")  # type: ignore[assignment]
+    github_dispatchers: list[Dispatcher] = []
     if github is not None:
-        dispatcher.github = CheckRuns(github, now=services.clock.now, permalink=dispatcher.permalink)
+        dispatcher.sink = "slack"
+        github_dispatchers.append(Dispatcher(
+            services.db, dispatcher.client, services.clock, owner=owner, sink="github",
+            policy=dispatcher.policy,
+            github=CheckRuns(github, now=services.clock.now, permalink=dispatcher.permalink)))
     runner = TimerRunner(services.db, services.clock, owner=owner)
     for kind, handler in {**approvals.TIMER_HANDLERS, **escalation.TIMER_HANDLERS,
                           **registry.TIMER_HANDLERS}.items():
@@ -149,6 +154,7 @@ def build_clockwork(services: Services) -> Clockwork:
     (log.info if audit_job.signer else log.warning)("%s", audit_job.describe_signing())
     clockwork = Clockwork(
         dispatcher=dispatcher,
+        more_dispatchers=github_dispatchers,
         timers=runner,
         leadership=Leadership(services.db.engine, elect=s.clock_leader_election),
         db=services.db,
@@ -185,7 +191,7 @@ def _wake_on_commit(services: Services, clockwork: Clockwork) -> None:
         if loop is None or loop.is_closed():
             return
         if owed:
-            loop.call_soon_threadsafe(clockwork.dispatcher.wake, context=logs.job_context("clock-wake"))
+            loop.call_soon_threadsafe(clockwork.wake_dispatchers, context=logs.job_context("clock-wake"))
         if delivered:
             loop.call_soon_threadsafe(clockwork.run_soon, GITHUB_JOB, context=logs.job_context("clock-wake"))
         if due is not None:

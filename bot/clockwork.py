@@ -40,11 +40,15 @@ STOP_GRACE = 5.0
 
 class Clockwork:
     def __init__(self, *, dispatcher: Dispatcher, timers: TimerRunner, leadership: Leadership,
+                 more_dispatchers: Sequence[Dispatcher] = (),
                  db: Database, clock: Clock, poll_interval: float, sweep_interval: float,
                  leader_refresh: float = 5.0,
                  periodic: Sequence[tuple[str, Callable[[], Awaitable[None]], float]] = (),
                  on_start: Sequence[Callable[[], Awaitable[None]]] = ()) -> None:
         self.dispatcher = dispatcher
+        # Other sinks' deliverers (GitHub), each in a loop of its own, woken like the first.
+        self.more_dispatchers = tuple(more_dispatchers)
+        self._more_tasks: list[asyncio.Task] = []
         self.timers = timers
         self.leadership = leadership
         self.db = db
@@ -95,6 +99,10 @@ class Clockwork:
                                         is_leader=lambda: self._led),
             name="outbox-dispatcher", context=logs.job_context("outbox-dispatcher"),
         )
+        self._more_tasks = [asyncio.create_task(
+            d.run_forever(poll_interval=self.poll_interval, is_leader=lambda: self._led),
+            name=f"outbox-{d.sink}", context=logs.job_context(f"outbox-{d.sink}"))
+            for d in self.more_dispatchers]
         log.info("clock started (leader: %s)", self._led)
 
     async def stop(self) -> None:
@@ -111,14 +119,21 @@ class Clockwork:
                                 "(what they claimed is released by its lease)", len(late))
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        if self._dispatch_task is not None:
-            self._dispatch_task.cancel()
+        for task in [self._dispatch_task, *self._more_tasks]:
+            if task is None:
+                continue
+            task.cancel()
             try:
-                await self._dispatch_task
+                await task
             except (asyncio.CancelledError, Exception):
                 pass
-            self._dispatch_task = None
+        self._dispatch_task = None
+        self._more_tasks = []
         await self.db.run(self.leadership.release)
+
+    def wake_dispatchers(self) -> None:
+        for dispatcher in (self.dispatcher, *self.more_dispatchers):
+            dispatcher.wake()
 
     def run_soon(self, name: str) -> None:
         """Run periodic job `name` now rather than at its next interval (new work for it was
@@ -145,7 +160,7 @@ class Clockwork:
             if self.leadership.exclusive:
                 await self.db.run(self._take_over)
             self._led = True
-            self.dispatcher.wake()
+            self.wake_dispatchers()
             await self._sweep_now()
         elif not leader:
             self._led = False

@@ -89,6 +89,7 @@ class Dispatcher:
         monotonic: Callable[[], float] = time.monotonic,
         templates: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = TEMPLATES,
         github: CheckRuns | None = None,
+        sink: str | None = None,
     ) -> None:
         self.db = db
         self.client = client
@@ -99,6 +100,7 @@ class Dispatcher:
         self._monotonic = monotonic
         self.templates = templates
         self.github = github  # check runs owed to GitHub share the outbox and its retries
+        self.sink = sink  # which calls this one delivers (outbox.SINKS); None: all of them
         self._last_post: dict[str, float] = {}
         self._wake = asyncio.Event()
 
@@ -108,6 +110,9 @@ class Dispatcher:
     async def run_forever(self, *, poll_interval: float, is_leader: Callable[[], bool]) -> None:
         failures = logs.RepeatedFailures(log, "outbox dispatch round")
         while True:
+            # Cleared before the round, not after: a commit waking us while the round's last
+            # claim found nothing must start another round, not wait for the poll.
+            self._wake.clear()
             try:
                 if is_leader():
                     while await self.run_once():
@@ -116,7 +121,6 @@ class Dispatcher:
                 failures.failed(exc)
             else:
                 failures.succeeded()
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_interval)
             except TimeoutError:
@@ -130,7 +134,7 @@ class Dispatcher:
         def claim() -> list[OutboxMessage]:
             with self.db.session() as s:
                 return outbox.claim_due(s, now=now, owner=self.owner, lease=lease,
-                                        limit=self.policy.batch)
+                                        limit=self.policy.batch, sink=self.sink)
 
         claimed = await self.db.run(claim)
         if not claimed:

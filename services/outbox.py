@@ -112,10 +112,24 @@ def _claimable(now: datetime):  # noqa: ANN202
     )
 
 
+# What each deliverer takes: GitHub's calls never wait in a round behind Slack's paced posts.
+SINKS = ("slack", "github")
+GITHUB_PREFIX = "github."
+
+
+def _of_sink(sink: str | None):  # noqa: ANN202
+    if sink is None:
+        return True
+    github = col(OutboxMessage.method).startswith(GITHUB_PREFIX)
+    return github if sink == "github" else ~github
+
+
 def claim_due(
-    session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int = 50
+    session: Session, *, now: datetime, owner: str, lease: timedelta, limit: int = 50,
+    sink: str | None = None,
 ) -> list[OutboxMessage]:
-    """Take due messages for delivery. Each row is claimed by exactly one caller."""
+    """Take due messages for delivery (of one sink, or all). Each row is claimed by exactly
+    one caller."""
     # Only a channel's oldest unsettled message can be next, so candidates are those heads
     # (one indexed pass) rather than every owed row, each checked against all before it:
     # with thousands owed to one busy channel that was seconds per round.
@@ -128,6 +142,7 @@ def claim_due(
     query = (
         select(OutboxMessage.id)
         .where(or_(col(OutboxMessage.channel).is_(None), col(OutboxMessage.id).in_(heads)))
+        .where(_of_sink(sink))
         .where(claimable)
         .order_by(OutboxMessage.id)
         .limit(limit)

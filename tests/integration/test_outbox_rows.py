@@ -139,3 +139,15 @@ def test_statuses_start_pending(db):
     owe(db, "k")
     with db.session() as s:
         assert s.exec(select(OutboxMessage.status)).one() == PENDING
+
+
+def test_each_sink_takes_only_its_own_calls(db):
+    from services import outbox
+
+    with db.session() as s:
+        outbox.enqueue(s, key="slack-1", method="chat.postMessage", channel="C1", payload={"text": "x"}, now=T0)
+        outbox.enqueue(s, key="gh-1", method="github.checks.create", channel="gh:1", payload={}, now=T0)
+    with db.session() as s:
+        github = outbox.claim_due(s, now=T0, owner="g", lease=LEASE, sink="github")
+        slack = outbox.claim_due(s, now=T0, owner="s", lease=LEASE, sink="slack")
+    assert [m.key for m in github] == ["gh-1"] and [m.key for m in slack] == ["slack-1"]
