@@ -16,7 +16,6 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
 
 from models.github import GitHubDelivery
 from tests.conftest import migrated_database, own_database_url

@@ -4,13 +4,11 @@ head's check run says, and what a push, a label, a close or a re-run does."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import pytest
 from sqlmodel import col, select
 
 from models.approval import ApprovalRequest
-from models.github import PullRequestCheck
 from models.outbox import OutboxMessage
 from services import approvals
 from services.playbook import load_playbook_text
