@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 from pydantic import ValidationError
-from githubkit.exception import RateLimitExceeded, RequestError, RequestFailed, RequestTimeout
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed
 
-from bot.github_client import GitHubApp
+from bot.github_client import GitHubApp, unwrapped
 from services.pull_requests import checks
 
 # The Checks API's limits on what a run shows.
@@ -92,10 +92,14 @@ class CheckRuns:
                                                               {"details_url": details_url})}
                 data = body(payload, details_url=details_url, now=self.now(), create=False)
                 return {"id": await self.app.update_check(installation, owner, repo, run_id, data)}
-        except RequestFailed as exc:
-            self.app.refused(installation, exc)
-            raise self._verdict(exc) from exc
-        except (RequestTimeout, RequestError, httpx.HTTPError, OSError) as exc:
+        except GitHubException as exc:
+            failure = unwrapped(exc)
+            if isinstance(failure, RequestFailed):
+                self.app.refused(installation, failure)
+                raise self._verdict(failure) from exc
+            raise Retry(f"GitHub unreachable: {type(failure).__name__}", after=None,
+                        maybe_sent=True) from exc
+        except (httpx.HTTPError, OSError) as exc:
             raise Retry(f"GitHub unreachable: {type(exc).__name__}", after=None, maybe_sent=True) from exc
         except ValidationError as exc:  # githubkit checks our body before sending it
             raise Permanent(f"the check run body is not what GitHub takes: {exc.errors()[0]['msg']}") from exc

@@ -11,7 +11,7 @@ from typing import Any
 
 from githubkit import AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
-from githubkit.exception import RequestFailed
+from githubkit.exception import RequestError, RequestFailed
 
 from bot.github_payloads import COMMITS, Pull, pull_request_of
 from bot.settings import Settings
@@ -107,3 +107,12 @@ def _run_id(answer: Any) -> int:
     if not isinstance(run_id, int) or isinstance(run_id, bool):
         raise ValueError("GitHub answered a check run call without the run's id")
     return run_id
+
+
+def unwrapped(exc: BaseException) -> BaseException:
+    """The failure GitHub answered with. githubkit wraps a failed token exchange (it runs
+    inside httpx's auth flow) in a plain RequestError, so a 503 there would read as
+    "unreachable", and a 401 would not drop the refused token."""
+    while type(exc) is RequestError and isinstance(exc.exc, RequestError):
+        exc = exc.exc
+    return exc

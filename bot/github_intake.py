@@ -18,7 +18,7 @@ from githubkit.exception import GitHubException, RateLimitExceeded, RequestFaile
 from pydantic import ValidationError
 
 from bot import metrics
-from bot.github_client import GitHubApp
+from bot.github_client import GitHubApp, unwrapped
 from bot.github_payloads import CheckRunEvent, PullRequestEvent, pull_request_of
 from models.github import GitHubDelivery
 from services import outbox
@@ -80,7 +80,10 @@ class GitHubIntake:
 
     async def _work(self, delivery: GitHubDelivery) -> None:
         try:
-            ask = await self._read(delivery)
+            try:
+                ask = await self._read(delivery)
+            except GitHubException as exc:
+                raise unwrapped(exc) from exc
             await self.services.db.run(self._apply, delivery, ask)
         except _Skip as skip:
             await self._settle(delivery, outcome=str(skip))

@@ -319,14 +319,16 @@ def test_another_app_s_check_runs_are_left_alone(github_bot, fake_slack, fake_gi
 def test_secondary_rate_limits_and_a_revoked_token_delay_the_check_but_lose_nothing(
         github_bot, fake_slack, fake_github):
     fake_github.inject("checks.create", GitHubFault.secondary_rate_limit(retry_after=1),
-                       GitHubFault.rate_limited_429(retry_after=1))
+                       GitHubFault.rate_limited_429(retry_after=1), GitHubFault.primary_rate_limit(reset_in=2))
     deliver(github_bot, "pull_request", opened(fake=fake_github))
     message = request_message(fake_slack)
     fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress")
     limited = [c for c in fake_github.calls_to("checks.create") if c.fault]
     answered = [c for c in fake_github.calls_to("checks.create") if not c.fault]
-    assert len(limited) == 2 and len(answered) == 1
-    assert answered[0].at - limited[-1].at >= 0.9, "waited as long as GitHub asked"
+    assert len(limited) == 3 and len(answered) == 1
+    assert limited[1].at - limited[0].at >= 0.9 and limited[2].at - limited[1].at >= 0.9, \
+        "waited as long as retry-after asked"
+    assert answered[0].at - limited[-1].at >= 0.9, "waited for x-ratelimit-reset"
     # GitHub stops taking the installation's token: the next call gets a new one.
     fake_github.expire_tokens()
     click(slack_client := SignedSlackClient(github_bot.url, SIGNING_SECRET, fake=fake_slack),
@@ -381,3 +383,33 @@ def test_a_delivery_a_killed_bot_was_working_on_is_taken_at_the_restart(
     # Taken at once, not when its 120 s lease runs out.
     fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress", timeout=20)
     assert len(runs(fake_github, HEAD)) == 1
+
+
+def test_github_down_for_a_minute_is_retried_with_back_off_and_delivered_once(
+        bot_factory, fake_slack, fake_github, clock_file, db):
+    # Production's back-off (2 s, 4 s, 8 s …), measured on the injected clock.
+    bot = bot_factory(PLAYBOOK_PATH=str(PLAYBOOK), CLOCK_OFFSET_FILE=str(clock_file),
+                      GITHUB_APP_ID=str(fake_github.app_id), GITHUB_PRIVATE_KEY=fake_github.private_key_pem,
+                      GITHUB_WEBHOOK_SECRET=SECRET, GITHUB_API_URL=fake_github.base_url,
+                      GITHUB_API_TIMEOUT="2", OUTBOX_RETRY_BASE="2").start()
+    fake_github.inject_always("*", GitHubFault.server_error(503))
+    deliver(bot, "pull_request", opened(fake=fake_github))
+    fake_github.wait_for("apps.create_installation_access_token", count=1)
+    offset, attempts = 0.0, 0
+    while offset < 60:  # a minute of GitHub failing: each retry waits for its back-off to pass
+        [kept] = until(lambda: [d for d in deliveries(db) if d.status == "pending" and d.attempts > attempts],
+                       timeout=10, what=f"attempt {attempts + 1} failed and put back")
+        attempts = kept.attempts
+        wait = (kept.next_attempt_at - kept.received_at).total_seconds() - offset
+        assert wait >= 2 * 2 ** (attempts - 1) - 1, "backed off, not retried at once"
+        offset += wait + 0.5
+        clock_file.write_text(str(offset))
+    assert attempts >= 4 and "GitHub answered HTTP 503" in kept.last_error
+    fake_github.clear_faults()
+    clock_file.write_text(str(offset + 70))  # past the longest back-off so far
+    request_message(fake_slack)
+    fake_github.wait_for_check(OWNER, REPO, HEAD, status="in_progress", timeout=20)
+    until(lambda: [d.status for d in deliveries(db)] == ["done"], timeout=10, what="the delivery done")
+    assert len(runs(fake_github, HEAD)) == 1
+    with db.session() as s:
+        assert len(s.exec(select(ApprovalRequest)).all()) == 1

@@ -197,3 +197,19 @@ def test_hostile_titles_are_kept_as_text(db):
     event(db, "opened", replace(PR, title="<!channel> \x07 " + "x" * 400))
     [request] = requests(db)
     assert request.title.startswith("acme/api#7: <!channel>   x") and len(request.title) == 150
+
+
+def test_changes_requested_asks_for_action_and_a_push_asks_again(db):
+    event(db, "opened")
+    [request] = requests(db)
+    with db.session() as s:
+        approvals.decide(s, request_id=request.id, revision=1, user="U0REV2", decision="request_changes",
+                         reason="Add a test for the retry cap", now=T0, group_members=MEMBERS,
+                         governance_channel="C0GOV")
+    last = check_rows(db)[-1]
+    assert last.payload["state"]["conclusion"] == "action_required"
+    assert last.payload["state"]["summary"] == ("Changes requested by U0REV2: Add a test for the retry "
+                                                "cap. Push the changes to ask again.")
+    event(db, "synchronize", replace(PR, head_sha="c" * 40))
+    assert requests(db)[0].status == "pending" and requests(db)[0].revision == 2
+    assert check_rows(db)[-1].payload["state"]["status"] == "in_progress"
