@@ -46,6 +46,8 @@ from githubkit_schemas.v2026_03_10.models import (
 )
 from multidict import CIMultiDict
 
+from tests.harness.loopback import LoopbackServer
+
 __all__ = ["DEFAULT_APP_ID", "Call", "FakeGitHub", "GitHubFault", "commit", "node_id", "stable_id", "user"]
 
 DEFAULT_APP_ID = 4242
@@ -269,8 +271,11 @@ class _CheckRun:
 
 # -- the fake ------------------------------------------------------------------------------
 
-class FakeGitHub:
+class FakeGitHub(LoopbackServer):
+    THREAD_NAME = "fake-github"
+
     def __init__(self, app_id: int = DEFAULT_APP_ID):
+        super().__init__()
         self.app_id = app_id
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._public_key = key.public_key()
@@ -291,36 +296,8 @@ class FakeGitHub:
         self._violations: list[str] = []
         self._faults: dict[str, deque[GitHubFault]] = {}
         self._always: dict[str, GitHubFault] = {}
-        self._port: int | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
-
-    def start(self) -> None:
-        started = threading.Event()
-        errors: list[BaseException] = []
-        self._thread = threading.Thread(target=self._serve, args=(started, errors), name="fake-github",
-                                        daemon=True)
-        self._thread.start()
-        started.wait()
-        if errors:
-            raise errors[0]
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-
-    def __enter__(self) -> "FakeGitHub":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
@@ -460,19 +437,6 @@ class FakeGitHub:
                           "violations:", *(violations or ["  (none)"])])
 
     # -- server (everything below runs on the server thread) -----------------------------
-
-    def _serve(self, started: threading.Event, errors: list[BaseException]) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self._loop.run_until_complete(self._start_server())
-        except BaseException as e:  # reported to start() in the caller's thread
-            errors.append(e)
-            started.set()
-            self._loop.close()
-            return
-        started.set()
-        self._loop.run_forever()
-        self._loop.close()
 
     async def _start_server(self) -> None:
         self._stopping = asyncio.Event()  # created here so that it belongs to the server's loop

@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import WSMsgType, web
 
 from tests.harness.faults import Fault
+from tests.harness.loopback import LoopbackServer
 from tests.harness.spec import SlackSpec
 from tests.harness.workspace import APP_ID, Workspace
 
@@ -39,8 +40,11 @@ class Call:
     fault: str | None = None
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
+    THREAD_NAME = "fake-slack"
+
     def __init__(self, spec_path: str | Path | None = None):
+        super().__init__()
         self._spec = SlackSpec(spec_path) if spec_path else None
         self._lock = threading.Lock()
         self._workspace = Workspace()
@@ -50,39 +54,14 @@ class FakeSlack:
         self._warnings: list[str] = []
         self._faults: dict[str, deque[Fault]] = {}
         self._always: dict[str, Fault] = {}
-        self._port: int | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._socket: web.WebSocketResponse | None = None
         self._socket_connected = threading.Event()
         self._pending_acks: dict[str, asyncio.Future] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> None:
-        started = threading.Event()
-        errors: list[BaseException] = []
-        self._thread = threading.Thread(target=self._serve, args=(started, errors), name="fake-slack", daemon=True)
-        self._thread.start()
-        started.wait()
-        if errors:
-            raise errors[0]
+    def _started(self) -> None:
         self._workspace.socket_url = f"ws://127.0.0.1:{self._port}/socket-mode"
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-
-    def __enter__(self) -> "FakeSlack":
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
@@ -267,19 +246,6 @@ class FakeSlack:
         return asyncio.run_coroutine_threadsafe(self._socket_roundtrip(envelope, timeout), self._loop).result()
 
     # -- server (everything below runs on the server thread) -----------------------------
-
-    def _serve(self, started: threading.Event, errors: list[BaseException]) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self._loop.run_until_complete(self._start_server())
-        except BaseException as e:  # reported to start() in the caller's thread
-            errors.append(e)
-            started.set()
-            self._loop.close()
-            return
-        started.set()
-        self._loop.run_forever()
-        self._loop.close()
 
     async def _start_server(self) -> None:
         # Created here so that they belong to the server's loop.
