@@ -457,12 +457,7 @@ class FakeGitHub(LoopbackServer):
         for method, path, route, handler in routes:
             app.router.add_route(method, path, self._endpoint(route, handler))
         app.router.add_route("*", "/{tail:.*}", self._endpoint(None, _not_found))
-        # A short shutdown_timeout: slow handlers are woken by _shutdown anyway.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+        await self._listen(app)
 
     async def _shutdown(self) -> None:
         self._stopping.set()

@@ -255,12 +255,7 @@ class FakeSlack(LoopbackServer):
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{key}", self._handle_response_url)
         app.router.add_get("/socket-mode", self._handle_socket)
-        # A short shutdown_timeout: slow and hanging handlers are woken by _shutdown anyway.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
+        await self._listen(app)
 
     async def _shutdown(self) -> None:
         self._stopping.set()

@@ -7,6 +7,8 @@ import asyncio
 import threading
 from typing import Self
 
+from aiohttp import web
+
 
 class LoopbackServer:
     """Subclasses start their server in `_start_server` (on the server's loop, setting
@@ -47,6 +49,15 @@ class LoopbackServer:
 
     def _started(self) -> None:
         pass
+
+    async def _listen(self, app: web.Application) -> None:
+        """Serve `app` on a free loopback port (in `_start_server`)."""
+        # A short shutdown_timeout: slow and hanging handlers are woken by _shutdown anyway.
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
 
     async def _start_server(self) -> None:
         raise NotImplementedError
