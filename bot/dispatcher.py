@@ -166,7 +166,7 @@ class Dispatcher:
 
     async def _deliver(self, msg: OutboxMessage) -> None:
         assert msg.id is not None
-        if msg.method.startswith("github."):
+        if msg.method.startswith(outbox.GITHUB_PREFIX):
             await self._deliver_to_github(msg)
             return
         try:

@@ -7,7 +7,6 @@ the outbox would retry a message; a payload that cannot mean anything fails it a
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -79,9 +78,12 @@ class GitHubIntake:
                 return worked
 
     async def _work(self, delivery: GitHubDelivery) -> None:
+        installation = 0  # until the payload is read: no token of ours to forget
         try:
+            event = self._parse(delivery)
+            installation = event.installation.id
             try:
-                ask = await self._read(delivery)
+                ask = await self._read(event)
             except GitHubException as exc:
                 raise unwrapped(exc) from exc
             await self.services.db.run(self._apply, delivery, ask)
@@ -99,7 +101,7 @@ class GitHubIntake:
             log.warning("GitHub delivery %s: its lease ran out while worked on; another took it",
                         delivery.delivery_id)
         except RequestFailed as exc:
-            self.app.refused(delivery_installation(delivery), exc)
+            self.app.refused(installation, exc)
             if exc.response.status_code in (404, 410, 422):
                 # The pull request or repository is gone, or the App may no longer see it.
                 await self._settle(delivery, error=_reason(exc))
@@ -111,15 +113,18 @@ class GitHubIntake:
             log.exception("GitHub delivery %s failed unexpectedly", delivery.delivery_id)
             await self._later(delivery, exc)
 
-    async def _read(self, delivery: GitHubDelivery) -> dict[str, Any]:
-        """What the flow needs: the pull request, its commits, who declared it."""
+    @staticmethod
+    def _parse(delivery: GitHubDelivery) -> PullRequestEvent | CheckRunEvent:
         model = PullRequestEvent if delivery.event == "pull_request" else CheckRunEvent
         try:
-            event = model.model_validate_json(delivery.body or "null")
+            return model.model_validate_json(delivery.body or "null")
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "the payload"
             raise _Bad(f"not a {delivery.event} payload GitHub sends: {where}: {first['msg']}") from None
+
+    async def _read(self, event: PullRequestEvent | CheckRunEvent) -> dict[str, Any]:
+        """What the flow needs: the pull request, its commits, who declared it."""
         installation = event.installation.id
         repository = event.repository.full_name
         if isinstance(event, PullRequestEvent):
@@ -209,12 +214,3 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, (GitHubException, httpx.HTTPError, OSError)):
         return f"GitHub unreachable: {type(exc).__name__}"
     return f"unexpected {type(exc).__name__}"
-
-
-def delivery_installation(delivery: GitHubDelivery) -> int:
-    """The installation a kept delivery names (0 when it names none: nothing to forget)."""
-    try:
-        found = json.loads(delivery.body or "{}").get("installation", {}).get("id")
-    except (ValueError, AttributeError):
-        return 0
-    return found if isinstance(found, int) else 0
